@@ -1,0 +1,52 @@
+"""The local outbox: the embedded default for every channel; a 'sent' touch is a store row."""
+
+from __future__ import annotations
+
+from nurture.engine import Touch, TouchResult
+from nurture.events import Channel
+from nurture.render import Rendered
+from nurture.store import Store
+
+
+def recipient(touch: Touch) -> str | None:
+    """Where a touch goes: email address, phone number, postal address or team queue."""
+    lead = touch.lead
+    if touch.channel is Channel.email:
+        return lead.email
+    if touch.channel is Channel.direct_mail:
+        return lead.address.one_line() if lead.address else None
+    if touch.channel is Channel.call:
+        return f"{lead.phone} · queue {touch.queue} · {touch.assignee or 'unassigned'}"
+    return lead.phone
+
+
+class OutboxChannel:
+    """Stores each touch once (keyed by touch id) where people and tests can read it."""
+
+    name = "outbox"
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def send(self, touch: Touch, rendered: Rendered) -> TouchResult:
+        """Record the touch; a second call with the same touch id changes nothing."""
+        row, _ = self.store.record_touch(
+            touch_id=touch.touch_id,
+            lead_id=touch.lead.id,
+            cadence=touch.cadence,
+            cadence_version=touch.cadence_version,
+            cycle=touch.cycle,
+            step_id=touch.step_id,
+            channel=touch.channel.value,
+            provider=self.name,
+            provider_id=touch.touch_id,
+            status="sent",
+            recipient=recipient(touch),
+            subject=rendered.subject,
+            body_text=rendered.text,
+            body_html=rendered.html,
+            summary=touch.summary,
+        )
+        return TouchResult(
+            status="sent", provider=row.provider, provider_id=row.provider_id, subject=row.subject
+        )

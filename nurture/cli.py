@@ -1,0 +1,310 @@
+"""The ``nurture`` command: run the product, enrol leads, validate cadences, look at journeys."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import subprocess
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from nurture.settings import ROOT, Settings, get_settings
+
+app = typer.Typer(help="Multi-touch lead nurture cadences on Temporal.", no_args_is_help=True)
+cadence_app = typer.Typer(
+    help="Validate cadence files and export their schema.", no_args_is_help=True
+)
+lead_app = typer.Typer(help="Look at one lead's journey.", no_args_is_help=True)
+app.add_typer(cadence_app, name="cadence")
+app.add_typer(lead_app, name="lead")
+console = Console()
+err = Console(stderr=True)
+
+
+# ---------------------------------------------------------------- cadences
+
+
+@cadence_app.command("validate")
+def cadence_validate(
+    files: Annotated[list[Path] | None, typer.Argument(help="Cadence files (default: all)")] = None,
+) -> None:
+    """Check cadence files: shape, steps, templates (rendered for a sample lead), references."""
+    from nurture.cadence import cadence_files
+    from nurture.validate import validate_files
+
+    settings = get_settings()
+    paths = files or cadence_files(settings.cadences_dir)
+    if not paths:
+        err.print(f"no cadence files in {settings.cadences_dir}")
+        raise typer.Exit(2)
+    good, problems = validate_files(list(paths), settings.templates_dir)
+    for problem in problems:
+        err.print(f"[red]error[/] {problem}", highlight=False)
+    for cadence in good:
+        console.print(
+            f"[green]ok[/] {cadence.name} v{cadence.version}: {len(cadence.steps)} "
+            f"steps, {cadence.touch_count()} touches × {cadence.cycles.count} cycles"
+        )
+    if problems:
+        err.print(f"{len(problems)} problem(s) in {len(paths) - len(good)} file(s)")
+        raise typer.Exit(1)
+
+
+@cadence_app.command("schema")
+def cadence_schema(
+    out: Annotated[Path | None, typer.Option(help="Write to this file")] = None,
+) -> None:
+    """Print the JSON Schema of cadence files (for editors and CI)."""
+    from nurture.cadence import Cadence
+
+    text = json.dumps(Cadence.model_json_schema(by_alias=True), indent=2)
+    if out:
+        out.write_text(text + "\n", encoding="utf-8")
+    else:
+        print(text)
+
+
+# ---------------------------------------------------------------- enrolment
+
+
+async def _enroll(settings: Settings, csv_path: Path, cadence_name: str | None) -> bool:
+    from nurture.cadence import cadence_files, find_cadence, load_cadence
+    from nurture.enrollment import enroll_many, read_leads
+    from nurture.temporal import connect
+
+    leads, errors = read_leads(csv_path)
+    for error in errors:
+        err.print(f"[red]rejected[/] {csv_path}:{error}", highlight=False)
+    cadence = find_cadence(settings.cadences_dir, cadence_name) if cadence_name else None
+    cadences = [load_cadence(p) for p in cadence_files(settings.cadences_dir)]
+    client = await connect(settings)
+    with Progress(
+        TextColumn("enrolling"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task("enroll", total=len(leads))
+        report = await enroll_many(
+            client,
+            leads,
+            cadences,
+            settings.task_queue,
+            cadence=cadence,
+            on_done=lambda: progress.advance(task),
+        )
+    for error in report.rejected:
+        err.print(f"[red]rejected[/] {csv_path}:{error}", highlight=False)
+    console.print(
+        f"{len(report.started)} enrolled, {len(report.already_enrolled)} already "
+        f"enrolled, {len(errors) + len(report.rejected)} rejected"
+    )
+    return not (errors or report.rejected)
+
+
+@app.command()
+def enroll(
+    csv_path: Annotated[Path, typer.Argument(help="Leads CSV (header: id,email,phone,...)")],
+    cadence: Annotated[str | None, typer.Option(help="Cadence name (default: by segment)")] = None,
+) -> None:
+    """Enrol leads from a CSV file; the same lead twice is one journey."""
+    ok = asyncio.run(_enroll(get_settings(), csv_path, cadence))
+    if not ok:
+        raise typer.Exit(1)
+
+
+# ---------------------------------------------------------------- inspecting
+
+
+@app.command()
+def outbox(
+    lead: Annotated[str | None, typer.Option(help="Only this lead")] = None,
+    channel: Annotated[
+        str | None, typer.Option(help="email, call, voicemail, sms, direct_mail")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="How many, newest first")] = 20,
+) -> None:
+    """List touches in the local outbox."""
+    from nurture.store import Store
+
+    store = Store(get_settings().store_url)
+    table = Table("sent (UTC)", "lead", "channel", "touch", "to")
+    for row in store.list_touches(lead_id=lead, channel=channel, limit=limit):
+        table.add_row(
+            f"{row.created_at:%Y-%m-%d %H:%M:%S}",
+            row.lead_id,
+            row.channel,
+            row.subject or row.summary,
+            row.recipient or "",
+        )
+    console.print(table)
+    console.print(f"{store.count_touches(lead_id=lead, channel=channel)} touch(es) in all")
+
+
+async def _journey(settings: Settings, lead_id: str) -> None:
+    from nurture.enrollment import journey_handle
+    from nurture.temporal import connect
+
+    client = await connect(settings)
+    state = await journey_handle(client, lead_id).query("state")
+    from nurture.engine import Journey
+
+    journey = Journey.model_validate(state) if isinstance(state, dict) else state
+    console.print(
+        f"[bold]{journey.lead.id}[/] {journey.lead.full_name} · {journey.lead.company}"
+        f" — {journey.cadence.name} v{journey.cadence.version}, cycle "
+        f"{journey.cycle}/{journey.cadence.cycles.count}, stage [bold]"
+        f"{journey.stage.value}[/], score {journey.score}"
+    )
+    table = Table("when (UTC)", "cycle", "what")
+    for entry in journey.timeline:
+        table.add_row(f"{entry.at:%Y-%m-%d %H:%M}", str(entry.cycle), entry.text)
+    console.print(table)
+    if journey.wake_reason:
+        console.print(f"next: {journey.wake_reason}")
+
+
+@lead_app.command("show")
+def lead_show(lead_id: str) -> None:
+    """Show a lead's journey: every touch, wait, event and stage change."""
+    asyncio.run(_journey(get_settings(), lead_id))
+
+
+async def _send_event(
+    settings: Settings, lead_id: str, kind: str, touch: str | None, points: int | None
+) -> None:
+    from nurture.enrollment import journey_handle
+    from nurture.events import EngagementEvent, EventKind
+    from nurture.temporal import connect
+
+    event = EngagementEvent(
+        id=f"cli-{uuid.uuid4()}",
+        kind=EventKind(kind),
+        lead_id=lead_id,
+        at=datetime.now(UTC),
+        touch_id=touch,
+        points=points,
+    )
+    client = await connect(settings)
+    await journey_handle(client, lead_id).signal("event", event)
+
+
+@app.command()
+def event(
+    lead_id: str,
+    kind: Annotated[str, typer.Argument(help="e.g. email.open, call.meeting_booked")],
+    touch: Annotated[str | None, typer.Option(help="The touch id it answers")] = None,
+    points: Annotated[int | None, typer.Option(help="Score change (score.adjusted)")] = None,
+) -> None:
+    """Record an engagement event for a lead."""
+    from nurture.events import EventKind
+
+    if kind not in {k.value for k in EventKind}:
+        err.print(f"unknown event kind {kind!r}; one of: {', '.join(k.value for k in EventKind)}")
+        raise typer.Exit(2)
+    asyncio.run(_send_event(get_settings(), lead_id, kind, touch, points))
+    console.print(f"{kind} recorded for {lead_id}")
+
+
+# ---------------------------------------------------------------- running
+
+
+@app.command()
+def worker() -> None:
+    """Run a worker (lead workflows and touch activities)."""
+    import worker as worker_module
+
+    asyncio.run(worker_module.main())
+
+
+@app.command()
+def web(
+    host: Annotated[str | None, typer.Option(help="Bind address")] = None,
+    port: Annotated[int | None, typer.Option(help="Port")] = None,
+) -> None:
+    """Run the web app (outbox viewer, webhooks, call desk)."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(
+        "nurture.web.app:create_app",
+        factory=True,
+        host=host or settings.web_host,
+        port=port or settings.web_port,
+        log_level="info",
+    )
+
+
+def _listening(address: str) -> bool:
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host or "127.0.0.1", int(port)), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+async def _run_all(settings: Settings, demo: Path | None) -> None:
+    import uvicorn
+
+    from nurture.temporal import connect
+    from nurture.web.app import create_app
+    from worker import ACTIVITY_THREADS, build_worker
+
+    client = await connect(settings)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings),
+            host=settings.web_host,
+            port=settings.web_port,
+            log_level="warning",
+        )
+    )
+    with ThreadPoolExecutor(ACTIVITY_THREADS) as executor:
+        worker_task = asyncio.create_task(build_worker(client, settings, executor).run())
+        web_task = asyncio.create_task(server.serve())
+        if demo is not None:
+            await _enroll(settings, demo, None)
+        console.print(
+            f"\n[bold green]nurture is running[/]\n"
+            f"  Temporal Web UI   http://localhost:{settings.ui_port}/namespaces/"
+            f"{settings.temporal_namespace}/workflows  (each lead is a workflow lead-<id>)\n"
+            f"  Outbox (web app)  http://{settings.web_host}:{settings.web_port}/outbox\n"
+            f"  A lead's journey  nurture lead show <id>\n"
+            f"Press Ctrl-C to stop."
+        )
+        await asyncio.gather(worker_task, web_task)
+
+
+@app.command()
+def up(
+    demo: Annotated[bool, typer.Option(help="Enrol the demo leads (examples/leads.csv)")] = True,
+) -> None:
+    """Run everything locally: Temporal dev server + Web UI, worker, web app, demo leads."""
+    from nurture.temporal import start_dev_server
+
+    settings = get_settings()
+    server: subprocess.Popen[bytes] | None = None
+    if _listening(settings.temporal_address):
+        console.print(f"using the Temporal server already at {settings.temporal_address}")
+    else:
+        console.print(f"starting the Temporal dev server (data in {settings.data_dir})")
+        server = start_dev_server(settings)
+    try:
+        asyncio.run(_run_all(settings, ROOT / "examples" / "leads.csv" if demo else None))
+    except KeyboardInterrupt:
+        console.print("stopping")
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)

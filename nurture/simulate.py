@@ -1,0 +1,108 @@
+"""Run journeys through the engine without Temporal: forecasts, tests and "what will this do"."""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from nurture import engine
+from nurture.cadence import Cadence
+from nurture.engine import (
+    CalendarSnapshot,
+    ContinueAsNew,
+    Finish,
+    Journey,
+    LoadCadence,
+    SendTouch,
+    Touch,
+    TouchResult,
+    Wait,
+)
+from nurture.events import EngagementEvent
+
+#: Given a touch just sent and when, the events it will cause (e.g. an open an hour later).
+Responder = Callable[[Journey, Touch, datetime], Iterable[EngagementEvent]]
+#: Given a lead and cadence, the calendar snapshot for a recycle (default: same zone, no holidays).
+CalendarFor = Callable[[Journey, Cadence, date], CalendarSnapshot]
+
+
+@dataclass
+class SentTouch:
+    """A touch the simulated journey made."""
+
+    at: datetime
+    touch: Touch
+
+
+@dataclass
+class Simulation:
+    """The outcome of one simulated journey."""
+
+    journey: Journey
+    touches: list[SentTouch] = field(default_factory=list)
+    finish: Finish | None = None
+    ended_at: datetime | None = None
+    continued_as_new: int = 0
+
+
+def _same_calendar(journey: Journey, cadence: Cadence, today: date) -> CalendarSnapshot:
+    return journey.calendar
+
+
+def run(
+    journey: Journey,
+    start: datetime,
+    *,
+    events: Iterable[EngagementEvent] = (),
+    respond: Responder | None = None,
+    cadences: dict[str, Cadence] | None = None,
+    calendar_for: CalendarFor = _same_calendar,
+    until: datetime | None = None,
+    roundtrip: bool = False,
+    max_commands: int = 100_000,
+) -> Simulation:
+    """Drive a journey from ``start`` until it finishes (or ``until``).
+
+    ``events`` arrive at their ``at`` time; ``respond`` adds events caused by each touch. With
+    ``roundtrip`` the journey is serialized and read back at each continue-as-new, as in Temporal.
+    """
+    result = Simulation(journey=journey)
+    counter = itertools.count()
+    queue: list[tuple[datetime, int, EngagementEvent]] = [(e.at, next(counter), e) for e in events]
+    heapq.heapify(queue)
+    now = start
+    for _ in range(max_commands):
+        command = engine.advance(result.journey, now)
+        if isinstance(command, SendTouch):
+            result.touches.append(SentTouch(now, command.touch))
+            engine.on_touch_result(result.journey, TouchResult(), now)
+            for event in respond(result.journey, command.touch, now) if respond else ():
+                heapq.heappush(queue, (event.at, next(counter), event))
+        elif isinstance(command, Wait):
+            wake = command.until
+            if queue and queue[0][0] < wake:
+                at, _, event = heapq.heappop(queue)
+                now = max(now, at)
+                engine.on_event(result.journey, event, now)
+            else:
+                now = wake
+            if until is not None and now >= until:
+                break
+        elif isinstance(command, LoadCadence):
+            cadence = (cadences or {})[command.name]
+            snapshot = calendar_for(result.journey, cadence, now.date())
+            engine.on_cadence_loaded(result.journey, cadence, snapshot, now)
+        elif isinstance(command, ContinueAsNew):
+            result.continued_as_new += 1
+            if roundtrip:
+                result.journey = Journey.model_validate_json(result.journey.model_dump_json())
+        else:
+            result.finish = command
+            break
+    else:
+        raise RuntimeError(f"journey of {journey.lead.id} did not finish in {max_commands} steps")
+    result.ended_at = now
+    return result

@@ -1,0 +1,260 @@
+"""The small SQL store: the touch ledger (which doubles as the local outbox).
+
+One declarative :class:`Base` holds every table, so later tables (the webhook inbox) are created
+by the same :meth:`Store.__init__`. Works on SQLite (a file in ``data_dir`` by default) and on
+PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    DateTime,
+    Dialect,
+    Engine,
+    Index,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    event,
+    func,
+    make_url,
+    select,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
+from sqlalchemy.sql import Select
+from sqlalchemy.types import TypeDecorator
+
+__all__ = ["Base", "Store", "TouchRecord", "UTCDateTime", "utcnow"]
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A ``DateTime`` that only accepts aware values and always reads back aware UTC.
+
+    SQLite has no time zones: values are stored as naive UTC and get ``tzinfo=UTC`` on read.
+    Naive datetimes are rejected on write (they are almost always a bug).
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Convert to UTC (naive UTC for SQLite)."""
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: pass a timezone-aware datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Return an aware UTC datetime."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """The declarative base of every table in the store."""
+
+
+class TouchRecord(Base):
+    """One touch (email, call task, voicemail, SMS, letter) made to a lead; the outbox row."""
+
+    __tablename__ = "touches"
+    __table_args__ = (
+        Index("ix_touches_lead_created", "lead_id", "created_at"),
+        Index("ix_touches_channel_created", "channel", "created_at"),
+    )
+
+    touch_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    lead_id: Mapped[str] = mapped_column(String(255), index=True)
+    cadence: Mapped[str] = mapped_column(String(255))
+    cadence_version: Mapped[int] = mapped_column(Integer)
+    cycle: Mapped[int] = mapped_column(Integer)
+    step_id: Mapped[str] = mapped_column(String(255))
+    channel: Mapped[str] = mapped_column(String(32))
+    provider: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(32))
+    provider_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    recipient: Mapped[str | None] = mapped_column(Text, default=None)
+    subject: Mapped[str | None] = mapped_column(Text, default=None)
+    body_text: Mapped[str | None] = mapped_column(Text, default=None)
+    body_html: Mapped[str | None] = mapped_column(Text, default=None)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The row as JSON-ready values (datetimes as ISO 8601 strings)."""
+        out: dict[str, Any] = {}
+        for column in self.__table__.columns:
+            value = getattr(self, column.key)
+            out[column.key] = value.isoformat() if isinstance(value, datetime) else value
+        return out
+
+    def __repr__(self) -> str:
+        return f"TouchRecord(touch_id={self.touch_id!r}, status={self.status!r})"
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    """Per-connection SQLite pragmas: wait on locks, WAL journal, NORMAL sync."""
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
+
+
+def _is_memory_sqlite(database: str | None) -> bool:
+    return not database or database == ":memory:" or "mode=memory" in database
+
+
+def _make_engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(parsed, pool_pre_ping=True)
+    database = parsed.database
+    kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
+    if _is_memory_sqlite(database):
+        # One shared connection, or every thread would see its own empty database.
+        kwargs["poolclass"] = StaticPool
+    elif database and not database.startswith("file:"):
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(parsed, **kwargs)
+    event.listen(engine, "connect", _sqlite_on_connect)
+    return engine
+
+
+class Store:
+    """Access to the SQL store; thread-safe (one session per call)."""
+
+    def __init__(self, url: str) -> None:
+        """Connect to ``url`` (creating the SQLite file's folder) and create missing tables."""
+        self.url = url
+        self.engine: Engine = _make_engine(url)
+        self._sessions: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
+        Base.metadata.create_all(self.engine)
+
+    def session(self) -> Session:
+        """A new session (``expire_on_commit=False``); use it as a context manager."""
+        return self._sessions()
+
+    # ---------------------------------------------------------------- touches
+
+    def record_touch(
+        self,
+        *,
+        touch_id: str,
+        lead_id: str,
+        cadence: str,
+        cadence_version: int,
+        cycle: int,
+        step_id: str,
+        channel: str,
+        provider: str,
+        status: str,
+        summary: str,
+        provider_id: str | None = None,
+        error: str | None = None,
+        recipient: str | None = None,
+        subject: str | None = None,
+        body_text: str | None = None,
+        body_html: str | None = None,
+        created_at: datetime | None = None,
+        sent_at: datetime | None = None,
+    ) -> tuple[TouchRecord, bool]:
+        """Insert the touch unless ``touch_id`` exists; return ``(row, created)``.
+
+        Idempotent and race-safe: concurrent calls with one ``touch_id`` (threads or processes)
+        leave exactly one row, and every caller gets that row back; only one sees ``created``.
+        An existing row is returned unchanged (the new values are ignored).
+        """
+        existing = self.get_touch(touch_id)
+        if existing is not None:
+            return existing, False
+        row = TouchRecord(
+            touch_id=touch_id,
+            lead_id=lead_id,
+            cadence=cadence,
+            cadence_version=cadence_version,
+            cycle=cycle,
+            step_id=step_id,
+            channel=channel,
+            provider=provider,
+            status=status,
+            summary=summary,
+            provider_id=provider_id,
+            error=error,
+            recipient=recipient,
+            subject=subject,
+            body_text=body_text,
+            body_html=body_html,
+            created_at=created_at or utcnow(),
+            sent_at=sent_at,
+        )
+        try:
+            with self.session() as session, session.begin():
+                session.add(row)
+        except IntegrityError:
+            winner = self.get_touch(touch_id)
+            if winner is None:  # not a duplicate key: some other constraint failed
+                raise
+            return winner, False
+        # Re-read so the caller gets exactly what the database stored (e.g. UTC datetimes).
+        stored = self.get_touch(touch_id)
+        return (stored if stored is not None else row), True
+
+    def get_touch(self, touch_id: str) -> TouchRecord | None:
+        """The touch with this id, or ``None``."""
+        with self.session() as session:
+            return session.get(TouchRecord, touch_id)
+
+    def list_touches(
+        self,
+        *,
+        lead_id: str | None = None,
+        channel: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[TouchRecord]:
+        """Touches, newest first, optionally only one lead's and/or one channel's."""
+        query = _filtered(select(TouchRecord), lead_id, channel)
+        query = query.order_by(TouchRecord.created_at.desc(), TouchRecord.touch_id.desc())
+        query = query.limit(max(limit, 0)).offset(max(offset, 0))
+        with self.session() as session:
+            return list(session.scalars(query))
+
+    def count_touches(self, *, lead_id: str | None = None, channel: str | None = None) -> int:
+        """How many touches match the same filters as :meth:`list_touches`."""
+        query = _filtered(select(func.count()).select_from(TouchRecord), lead_id, channel)
+        with self.session() as session:
+            return int(session.scalar(query) or 0)
+
+    def close(self) -> None:
+        """Close all pooled connections (the store reconnects if used again)."""
+        self.engine.dispose()
+
+
+def _filtered(query: Select[Any], lead_id: str | None, channel: str | None) -> Select[Any]:
+    if lead_id is not None:
+        query = query.where(TouchRecord.lead_id == lead_id)
+    if channel is not None:
+        query = query.where(TouchRecord.channel == channel)
+    return query

@@ -1,0 +1,102 @@
+"""Full validation of cadence files: shape, step graph, templates and cross-file references."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from nurture.cadence import (
+    TOUCH_KINDS,
+    Cadence,
+    CadenceError,
+    CallStep,
+    EmailStep,
+    LocatedYaml,
+    Problem,
+    cadence_files,
+    check_cadence,
+    field_path,
+    parse_cadence,
+    step_kind,
+)
+from nurture.events import Channel
+from nurture.render import Renderer, RenderError, sample_lead, touch_context
+
+
+def _template_refs(cadence: Cadence) -> list[tuple[tuple[Any, ...], Channel, str]]:
+    """Every template a cadence uses, with where it is named."""
+    refs: list[tuple[tuple[Any, ...], Channel, str]] = []
+    for i, step in enumerate(cadence.steps):
+        kind = step_kind(step)
+        if isinstance(step, CallStep):
+            refs.append((("steps", i, "call", "script"), Channel.call, step.call.script))
+            if step.call.voicemail:
+                refs.append(
+                    (("steps", i, "call", "voicemail"), Channel.voicemail, step.call.voicemail)
+                )
+        elif kind in TOUCH_KINDS:
+            params = getattr(step, kind)
+            refs.append((("steps", i, kind, "template"), TOUCH_KINDS[kind], params.template))
+    return refs
+
+
+def semantic_problems(
+    cadence: Cadence, renderer: Renderer, known: set[str], stem: str | None = None
+) -> list[tuple[tuple[Any, ...], str]]:
+    """Problems beyond the shape, as (location, message)."""
+    problems = check_cadence(cadence)
+    if stem is not None and cadence.name != stem:
+        problems.append((("name",), f"name {cadence.name!r} must match the file name {stem!r}"))
+    if cadence.sender is None and any(isinstance(s, EmailStep) for s in cadence.steps):
+        problems.append((("sender",), "a cadence with email steps needs a 'sender'"))
+    recycle = cadence.cycles.recycle_to
+    if recycle is not None and recycle not in known:
+        problems.append((("cycles", "recycle_to"), f"no cadence named {recycle!r}"))
+    lead = sample_lead(cadence.sample_lead)
+    sender = cadence.sender.model_dump() if cadence.sender else None
+    for where, channel, name in _template_refs(cadence):
+        touch = {
+            "id": "sample",
+            "number": 1,
+            "total": cadence.touch_count(),
+            "cycle": 1,
+            "step": "sample",
+            "channel": str(channel),
+        }
+        context = touch_context(
+            lead, cadence=cadence.name, version=cadence.version, sender=sender, touch=touch
+        )
+        try:
+            renderer.render(channel, name, context)
+        except RenderError as exc:
+            problems.append((where, str(exc)))
+    return problems
+
+
+def validate_files(paths: list[Path], templates_dir: Path) -> tuple[list[Cadence], list[Problem]]:
+    """Validate cadence files; returns the good cadences and every problem found."""
+    renderer = Renderer(templates_dir)
+    known = {p.stem for p in paths}
+    if paths:
+        known |= {p.stem for p in cadence_files(paths[0].parent)}
+    cadences: list[Cadence] = []
+    problems: list[Problem] = []
+    for path in paths:
+        text = path.read_text(encoding="utf-8")
+        try:
+            cadence = parse_cadence(text, str(path))
+        except CadenceError as exc:
+            problems.extend(exc.problems)
+            continue
+        located = LocatedYaml(text)
+        found = semantic_problems(cadence, renderer, known, path.stem)
+        for loc, message in found:
+            line, column, _ = located.find(loc)
+            problems.append(
+                Problem(
+                    file=str(path), line=line, column=column, field=field_path(loc), message=message
+                )
+            )
+        if not found:
+            cadences.append(cadence)
+    return cadences, problems

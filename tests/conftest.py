@@ -1,0 +1,44 @@
+"""Shared test fixtures: paths, a lead factory, and helpers to build journeys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nurture.cadence import Cadence, load_cadence
+from nurture.leads import Lead, PostalAddress
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+FIXTURE_CADENCES = FIXTURES / "cadences"
+FIXTURE_TEMPLATES = FIXTURES / "templates"
+
+
+def fixture_cadence(name: str) -> Cadence:
+    """A test cadence from tests/fixtures/cadences."""
+    return load_cadence(FIXTURE_CADENCES / f"{name}.yaml")
+
+
+def make_lead(lead_id: str = "L1", **overrides: object) -> Lead:
+    """A reachable lead on every channel."""
+    values: dict[str, object] = {
+        "id": lead_id,
+        "email": f"{lead_id.lower()}@example.com",
+        "phone": "+14155550123",
+        "first_name": "Ann",
+        "last_name": "Lee",
+        "company": "Acme",
+        "title": "VP Sales",
+        "segment": "test",
+        "owner": "sam.rep",
+        "address": PostalAddress(line1="1 Main St", city="Springfield", postal_code="62701"),
+    }
+    values.update(overrides)
+    return Lead.model_validate(values)
+
+
+@pytest.fixture
+def lead() -> Lead:
+    """A reachable lead."""
+    return make_lead()

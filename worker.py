@@ -1,0 +1,61 @@
+"""The nurture worker: runs lead workflows and the activities that render and send touches."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from activities.touches import TouchActivities
+from nurture.settings import Settings, get_settings
+from nurture.temporal import connect
+from workflows.lead import LeadJourneyWorkflow
+
+ACTIVITY_THREADS = 32
+#: Libraries the journey's models use while (de)serializing; deterministic, so shared with the
+#: sandbox instead of re-imported for every workflow run.
+PASSTHROUGH = (
+    "pydantic",
+    "pydantic_core",
+    "email_validator",
+    "phonenumbers",
+    "holidays",
+    "dateutil",
+    "yaml",
+)
+
+
+def build_worker(
+    client: Client,
+    settings: Settings,
+    executor: ThreadPoolExecutor,
+    touches: TouchActivities | None = None,
+) -> Worker:
+    """A worker for lead journeys on the settings' task queue."""
+    touches = touches or TouchActivities.from_settings(settings)
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=[LeadJourneyWorkflow],
+        activities=[touches.deliver_touch, touches.load_cadence],
+        activity_executor=executor,
+        max_concurrent_activities=executor._max_workers,
+        workflow_runner=SandboxedWorkflowRunner(
+            restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
+        ),
+    )
+
+
+async def main() -> None:
+    """Run a worker until interrupted."""
+    settings = get_settings()
+    client = await connect(settings)
+    with ThreadPoolExecutor(ACTIVITY_THREADS) as executor:
+        await build_worker(client, settings, executor).run()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
