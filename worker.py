@@ -28,6 +28,13 @@ PASSTHROUGH = (
 )
 
 
+def workflow_runner() -> SandboxedWorkflowRunner:
+    """The workflow sandbox, sharing the deterministic libraries our models use."""
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
+    )
+
+
 def build_worker(
     client: Client,
     settings: Settings,
@@ -43,9 +50,7 @@ def build_worker(
         activities=[touches.deliver_touch, touches.load_cadence],
         activity_executor=executor,
         max_concurrent_activities=executor._max_workers,
-        workflow_runner=SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
-        ),
+        workflow_runner=workflow_runner(),
     )
 
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from datetime import time, timedelta
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -230,66 +231,77 @@ class ExitParams(_Model):
 
 
 class _StepBase(_Model):
+    kind: ClassVar[str]
     id: str | None = Field(None, pattern=SLUG, description="Step id, for goto and touch ids")
 
 
 class EmailStep(_StepBase):
     """Send an email."""
 
+    kind: ClassVar[str] = "email"
     email: TouchParams
 
 
 class CallStep(_StepBase):
     """Create a call task for the team."""
 
+    kind: ClassVar[str] = "call"
     call: CallParams
 
 
 class VoicemailStep(_StepBase):
     """Drop a voicemail."""
 
+    kind: ClassVar[str] = "voicemail"
     voicemail: TouchParams
 
 
 class SmsStep(_StepBase):
     """Send a text message."""
 
+    kind: ClassVar[str] = "sms"
     sms: TouchParams
 
 
 class DirectMailStep(_StepBase):
     """Send a letter or postcard."""
 
+    kind: ClassVar[str] = "direct_mail"
     direct_mail: DirectMailParams
 
 
 class WaitStep(_StepBase):
     """Wait a while."""
 
+    kind: ClassVar[str] = "wait"
     wait: Delay
 
 
 class WaitForStep(_StepBase):
     """Wait for engagement."""
 
+    kind: ClassVar[str] = "wait_for"
     wait_for: WaitForParams
 
 
 class BranchStep(_StepBase):
     """Choose the next step."""
 
+    kind: ClassVar[str] = "branch"
     branch: BranchParams
 
 
 class GotoStep(_StepBase):
     """Jump to a step."""
 
+    kind: ClassVar[str] = "goto"
     goto: str
 
 
 class ExitStep(_StepBase):
     """End the cadence."""
 
+    kind: ClassVar[str] = "exit"
     exit: ExitParams
 
 
@@ -315,8 +327,8 @@ TOUCH_KINDS: dict[str, Channel] = {
 
 
 def _step_kind(value: Any) -> str | None:
-    if isinstance(value, BaseModel):
-        return next(k for k in STEP_KINDS if k in type(value).model_fields)
+    if isinstance(value, _StepBase):
+        return value.kind
     if isinstance(value, dict):
         found = [k for k in value if k in STEP_KINDS]
         return found[0] if len(found) == 1 else None
@@ -340,9 +352,7 @@ Step = Annotated[
 
 def step_kind(step: _StepBase) -> str:
     """The kind of a step: ``email``, ``wait_for``..."""
-    kind = _step_kind(step)
-    assert kind is not None
-    return kind
+    return step.kind
 
 
 # ---------------------------------------------------------------- cadence
@@ -420,6 +430,7 @@ class CalendarConfig(_Model):
                 )
         return value
 
+    @cached_property
     def weekly_hours(self) -> dict[int, DailyWindow]:
         """Business hours as weekday -> window."""
         return {
@@ -430,10 +441,17 @@ class CalendarConfig(_Model):
 
     def channel_window(self, channel: Channel) -> dict[int, DailyWindow]:
         """When a channel may reach the lead, per weekday (capped for phone channels)."""
+        return self._channel_windows[channel]
+
+    @cached_property
+    def _channel_windows(self) -> dict[Channel, dict[int, DailyWindow]]:
+        return {channel: self._window_of(channel) for channel in Channel}
+
+    def _window_of(self, channel: Channel) -> dict[int, DailyWindow]:
         configured = self.channel_hours.get(channel)
         legal = parse_window(LEGAL_CONTACT_HOURS) if channel in PHONE_CHANNELS else None
         windows: dict[int, DailyWindow] = {}
-        for day, hours in self.weekly_hours().items():
+        for day, hours in self.weekly_hours.items():
             window: DailyWindow | None = parse_window(configured) if configured else hours
             if legal is not None and window is not None:
                 window = intersect(window, legal)
@@ -529,17 +547,28 @@ class Cadence(_Model):
                 object.__setattr__(step, "id", f"step-{index + 1}")
         return self
 
+    @cached_property
     def stop_rules(self) -> dict[Channel, list[EventKind]]:
         """Stop rules with the defaults filled in."""
         return {**DEFAULT_STOP_ON, **self.stop_on}
 
+    @cached_property
     def step_index(self) -> dict[str, int]:
         """Step id -> position."""
         return {step.id: i for i, step in enumerate(self.steps) if step.id}
 
+    @cached_property
+    def touch_numbers(self) -> list[int]:
+        """Per position: how many touch steps stand up to and including it ('Email 3/12')."""
+        numbers, count = [], 0
+        for step in self.steps:
+            count += step.kind in TOUCH_KINDS
+            numbers.append(count)
+        return numbers
+
     def touch_count(self) -> int:
-        """Touch steps in one cycle (for 'Email 3/12' labels)."""
-        return sum(1 for step in self.steps if step_kind(step) in TOUCH_KINDS)
+        """Touch steps in one cycle."""
+        return self.touch_numbers[-1] if self.steps else 0
 
 
 # ---------------------------------------------------------------- loading and validation
@@ -705,7 +734,7 @@ def _targets(step: _StepBase) -> list[tuple[tuple[Any, ...], str | None]]:
 def successors(cadence: Cadence, index: int) -> list[int]:
     """Positions a step can lead to (``len(steps)`` = end of cycle)."""
     step = cadence.steps[index]
-    ids = cadence.step_index()
+    ids = cadence.step_index
     following = index + 1
     if isinstance(step, ExitStep):
         return []

@@ -210,7 +210,7 @@ class Journey(BaseModel):
         if self._calendar is None:
             self._calendar = BusinessCalendar(
                 self.calendar.timezone,
-                self.cadence.calendar.weekly_hours(),
+                self.cadence.calendar.weekly_hours,
                 self.calendar.holidays,
             )
         return self._calendar
@@ -356,7 +356,7 @@ def on_event(journey: Journey, event: EngagementEvent, now: datetime) -> bool:
     journey.recent_events.append(kind)
     if kind in ENGAGEMENT_KINDS and journey.stage in (Stage.new, Stage.nurturing):
         _set_stage(journey, Stage.engaged, now, kind.value)
-    for channel, kinds in journey.cadence.stop_rules().items():
+    for channel, kinds in journey.cadence.stop_rules.items():
         if kind in kinds and channel not in journey.stopped:
             journey.stopped[channel] = kind.value
             _log(journey, now, "stop", f"{channel.value} stopped ({kind.value})")
@@ -432,7 +432,7 @@ def _step(j: Journey, now: datetime) -> Command | None:
     if isinstance(step, WaitForStep):
         params = step.wait_for
         deadline = _after(j, params.within, now)
-        ids = j.cadence.step_index()
+        ids = j.cadence.step_index
         nxt = j.position + 1
         j.waiting_for = WaitingFor(
             step=str(step.id),
@@ -452,7 +452,7 @@ def _step(j: Journey, now: datetime) -> Command | None:
         _log(j, now, "wait_for", j.wake_reason, step.id)
         return None
     if isinstance(step, BranchStep):
-        ids = j.cadence.step_index()
+        ids = j.cadence.step_index
         for case in step.branch.cases:
             if _holds(j, case.when):
                 _log(
@@ -468,7 +468,7 @@ def _step(j: Journey, now: datetime) -> Command | None:
         j.position = ids[target] if target else j.position + 1
         return None
     if isinstance(step, GotoStep):
-        j.position = j.cadence.step_index()[step.goto]
+        j.position = j.cadence.step_index[step.goto]
         return None
     assert isinstance(step, ExitStep)
     _exit(j, step.exit.outcome, now, f"exit step {step.id}")
@@ -765,8 +765,7 @@ CHANNEL_LABELS = {
 
 
 def _touch_number(j: Journey) -> int:
-    steps = j.cadence.steps[: j.position + 1]
-    return max(1, sum(1 for s in steps if step_kind(s) in TOUCH_KINDS))
+    return max(1, j.cadence.touch_numbers[j.position])
 
 
 def _label(j: Journey, channel: Channel, template: str) -> str:

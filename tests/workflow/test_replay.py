@@ -1,0 +1,127 @@
+"""Replay: today's workflow code must reproduce the commands of saved and fresh histories.
+
+Saved histories live in tests/histories/. Record new ones (after a deliberate, versioned change)
+with ``python -m tests.workflow.test_replay`` and commit them beside the old ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+
+from temporalio.client import Client, WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
+
+from nurture.enrollment import new_journey, workflow_id
+from nurture.events import EngagementEvent, EventKind
+from nurture.settings import Settings
+from tests.conftest import ROOT, fixture_cadence, make_lead
+from worker import workflow_runner
+from workflows.contracts import LeadJourneyInput
+from workflows.lead import LeadJourneyWorkflow
+
+HISTORIES = ROOT / "tests" / "histories"
+
+
+async def engaged_journey(
+    env: WorkflowEnvironment, settings: Settings, lead_id: str
+) -> list[WorkflowHistory]:
+    """Run a drip journey with an open on day 9 and a reply in cycle 2; every run's history."""
+    lead = make_lead(lead_id)
+    handle = await env.client.start_workflow(
+        LeadJourneyWorkflow.run,
+        LeadJourneyInput(journey=new_journey(lead, fixture_cadence("drip"), datetime.now(UTC))),
+        id=workflow_id(lead.id),
+        task_queue=settings.task_queue,
+    )
+    await env.sleep(timedelta(days=9))
+    await handle.signal(
+        LeadJourneyWorkflow.event,
+        EngagementEvent(
+            id="open-9", kind=EventKind.email_open, lead_id=lead.id, at=datetime.now(UTC)
+        ),
+    )
+    await env.sleep(timedelta(days=45))
+    await handle.signal(
+        LeadJourneyWorkflow.event,
+        EngagementEvent(
+            id="reply-45", kind=EventKind.email_reply, lead_id=lead.id, at=datetime.now(UTC)
+        ),
+    )
+    result = await handle.result()
+    assert result.outcome == "sales_ready"
+    return await run_histories(env.client, handle.id, handle.first_execution_run_id)
+
+
+async def run_histories(client: Client, wid: str, run_id: str | None) -> list[WorkflowHistory]:
+    """The histories of every run in a continue-as-new chain."""
+    histories = []
+    while run_id:
+        history = await client.get_workflow_handle(wid, run_id=run_id).fetch_history()
+        histories.append(history)
+        last = history.events[-1]
+        run_id = (
+            last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
+            if last.HasField("workflow_execution_continued_as_new_event_attributes")
+            else None
+        )
+    return histories
+
+
+async def replay(histories: list[WorkflowHistory]) -> None:
+    replayer = Replayer(
+        workflows=[LeadJourneyWorkflow],
+        data_converter=pydantic_data_converter,
+        workflow_runner=workflow_runner(),
+    )
+    for history in histories:
+        await replayer.replay_workflow(history)
+
+
+async def test_fresh_histories_replay(env: WorkflowEnvironment, worker: Settings) -> None:
+    histories = await engaged_journey(env, worker, "L-replay")
+    assert len(histories) == 3  # cycles 1 and 2, then the gap the reply ended
+    await replay(histories)
+
+
+async def test_saved_histories_replay() -> None:
+    files = sorted(HISTORIES.glob("*.json"))
+    assert files, f"no saved histories in {HISTORIES}"
+    await replay([WorkflowHistory.from_json(f.stem, json.loads(f.read_text())) for f in files])
+
+
+async def _record() -> None:
+    """Record the engaged-journey histories into tests/histories/."""
+    from concurrent.futures import ThreadPoolExecutor
+    from tempfile import TemporaryDirectory
+
+    from activities.touches import TouchActivities
+    from nurture.store import Store
+    from nurture.temporal import test_server
+    from tests.conftest import FIXTURE_CADENCES, FIXTURE_TEMPLATES
+    from tests.workflow.conftest import register_search_attributes
+    from worker import build_worker
+
+    async with await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=test_server(), data_converter=pydantic_data_converter
+    ) as env:
+        await register_search_attributes(env.client)
+        settings = Settings(task_queue="record", templates_dir=FIXTURE_TEMPLATES)
+        with TemporaryDirectory() as tmp, ThreadPoolExecutor(4) as executor:
+            touches = TouchActivities(
+                Store(f"sqlite:///{tmp}/o.db"), FIXTURE_TEMPLATES, FIXTURE_CADENCES
+            )
+            async with build_worker(env.client, settings, executor, touches):
+                histories = await engaged_journey(env, settings, "L-saved")
+    HISTORIES.mkdir(exist_ok=True)
+    for number, history in enumerate(histories, 1):
+        path = HISTORIES / f"drip-engaged-run{number}.json"
+        path.write_text(json.dumps(json.loads(history.to_json()), indent=1) + "\n")
+        print(f"wrote {path.relative_to(ROOT)} ({len(history.events)} events)")
+
+
+if __name__ == "__main__":
+    asyncio.run(_record())
