@@ -27,7 +27,7 @@ lead_app = typer.Typer(help="Look at one lead's journey.", no_args_is_help=True)
 app.add_typer(cadence_app, name="cadence")
 app.add_typer(lead_app, name="lead")
 console = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 # ---------------------------------------------------------------- cadences

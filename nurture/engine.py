@@ -293,7 +293,7 @@ def advance(journey: Journey, now: datetime) -> Command:
 def on_touch_result(journey: Journey, result: TouchResult, now: datetime) -> None:
     """Record the outcome of the pending touch and move past it."""
     touch = journey.pending
-    if journey.phase is not Phase.sending or touch is None:
+    if touch is None:
         raise EngineError("no touch is being sent")
     journey.pending = None
     if result.status == "skipped":
@@ -305,9 +305,7 @@ def on_touch_result(journey: Journey, result: TouchResult, now: datetime) -> Non
             touch.step_id,
             touch.touch_id,
         )
-        _leave_touch_step(journey)
-        return
-    if result.status == "failed":
+    elif result.status == "failed":
         reason = result.error or "provider refused"
         journey.stopped[touch.channel] = reason
         _log(
@@ -318,16 +316,17 @@ def on_touch_result(journey: Journey, result: TouchResult, now: datetime) -> Non
             touch.step_id,
             touch.touch_id,
         )
-        _leave_touch_step(journey)
-        return
-    journey.touches_sent += 1
-    journey.touch_times = [t for t in journey.touch_times if t > now - WEEK] + [now]
-    journey.recent_events = []
-    if journey.stage is Stage.new:
-        _set_stage(journey, Stage.nurturing, now, "first touch")
-    subject = f" — “{result.subject}”" if result.subject else ""
-    _log(journey, now, "touch", f"{touch.summary}{subject}", touch.step_id, touch.touch_id)
-    if touch.channel is Channel.call and touch.due is not None:
+    else:
+        journey.touches_sent += 1
+        journey.touch_times = [t for t in journey.touch_times if t > now - WEEK] + [now]
+        journey.recent_events = []
+        if journey.stage is Stage.new:
+            _set_stage(journey, Stage.nurturing, now, "first touch")
+        subject = f" — “{result.subject}”" if result.subject else ""
+        _log(journey, now, "touch", f"{touch.summary}{subject}", touch.step_id, touch.touch_id)
+    if journey.phase is not Phase.sending:
+        return  # an exit or recycle came in while the touch was out: it stands
+    if result.status == "sent" and touch.channel is Channel.call and touch.due is not None:
         journey.last_disposition = None
         journey.call_task = CallTask(
             touch_id=touch.touch_id,

@@ -76,12 +76,13 @@ def read_leads(path: Path) -> tuple[list[tuple[int, Lead]], list[RowError]]:
     errors: list[RowError] = []
     seen: dict[str, int] = {}
     with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
+        lines = _NumberedLines(handle)
+        reader = csv.DictReader(lines)
         if not reader.fieldnames or "id" not in reader.fieldnames:
             return [], [RowError(line=1, message="the header row needs an 'id' column")]
-        line = reader.line_num
+        lines.first = None
         for row in reader:
-            start, line = line + 1, reader.line_num
+            start, lines.first = lines.first or 0, None
             lead_id = (row.get("id") or "").strip() or None
             try:
                 lead = lead_from_row(row)
@@ -99,6 +100,25 @@ def read_leads(path: Path) -> tuple[list[tuple[int, Lead]], list[RowError]]:
             seen[lead.id] = start
             leads.append((start, lead))
     return leads, errors
+
+
+class _NumberedLines:
+    """Feeds lines to ``csv`` and remembers where the current record's first line is."""
+
+    def __init__(self, handle: Iterable[str]) -> None:
+        self.lines = iter(handle)
+        self.number = 0
+        self.first: int | None = None
+
+    def __iter__(self) -> _NumberedLines:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self.lines)
+        self.number += 1
+        if self.first is None and line.strip():
+            self.first = self.number
+        return line
 
 
 def _reason(error: dict) -> str:  # type: ignore[type-arg]

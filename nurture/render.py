@@ -5,7 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateError,
+    TemplateNotFound,
+    select_autoescape,
+)
 from pydantic import BaseModel
 
 from nurture.events import Channel
@@ -66,13 +73,25 @@ class Renderer:
         for part, file in self.files(channel, name).items():
             try:
                 parts[part] = self.env.get_template(file).render(context).strip()
+            except TemplateNotFound:
+                raise RenderError(f"templates/{file}: not found") from None
             except TemplateError as exc:
-                where = f" line {exc.lineno}" if getattr(exc, "lineno", None) else ""
-                reason = "not found" if type(exc).__name__ == "TemplateNotFound" else exc.message
-                raise RenderError(f"templates/{file}{where}: {reason}") from None
+                line = getattr(exc, "lineno", None) or _template_line(exc, file)
+                where = f" line {line}" if line else ""
+                raise RenderError(f"templates/{file}{where}: {exc.message}") from None
         if "subject" in parts:
             parts["subject"] = " ".join(parts["subject"].split())
         return Rendered(**parts)
+
+
+def _template_line(exc: BaseException, file: str) -> int | None:
+    """The template line a render error happened on (Jinja maps its frames to template lines)."""
+    line, tb = None, exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.endswith(file):
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
 
 
 def touch_context(

@@ -40,14 +40,14 @@ class LeadJourneyWorkflow:
 
     @workflow.init
     def __init__(self, input: LeadJourneyInput) -> None:
-        self.journey = input.journey
+        self.lead_journey = input.journey
         self.inbox: list[EngagementEvent] = list(input.inbox)
         self.history_limit = input.history_limit
         self.published: dict[Any, Any] = {}
 
     @workflow.run
     async def run(self, input: LeadJourneyInput) -> JourneyResult:
-        journey = self.journey
+        journey = self.lead_journey
         self.published = visibility.journey_values(journey)
         while True:
             self._apply_inbox()
@@ -94,18 +94,20 @@ class LeadJourneyWorkflow:
     @workflow.signal
     def event(self, event: EngagementEvent) -> None:
         """An engagement event; re-deliveries (same id) are dropped."""
-        if event.id not in self.journey.seen_events and all(e.id != event.id for e in self.inbox):
+        if event.id not in self.lead_journey.seen_events and all(
+            e.id != event.id for e in self.inbox
+        ):
             self.inbox.append(event)
 
     @workflow.query
     def state(self) -> Journey:
         """The whole journey state."""
-        return self.journey
+        return self.lead_journey
 
     @workflow.query
-    def journey_timeline(self) -> list[JourneyEntry]:
+    def journey(self) -> list[JourneyEntry]:
         """Every touch, wait, event, branch and stage change so far."""
-        return self.journey.timeline
+        return self.lead_journey.timeline
 
     async def _sleep(self, delay: timedelta, summary: str) -> None:
         with contextlib.suppress(asyncio.TimeoutError):
@@ -115,7 +117,7 @@ class LeadJourneyWorkflow:
 
     def _apply_inbox(self) -> None:
         while self.inbox:
-            engine.on_event(self.journey, self.inbox.pop(0), workflow.now())
+            engine.on_event(self.lead_journey, self.inbox.pop(0), workflow.now())
 
     def _history_is_long(self) -> bool:
         info = workflow.info()
@@ -128,13 +130,13 @@ class LeadJourneyWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         workflow.continue_as_new(
             LeadJourneyInput(
-                journey=self.journey, inbox=self.inbox, history_limit=self.history_limit
+                journey=self.lead_journey, inbox=self.inbox, history_limit=self.history_limit
             )
         )
 
     def _publish(self) -> None:
         """Keep search attributes and the UI's current details in step with the journey."""
-        journey = self.journey
+        journey = self.lead_journey
         values = visibility.journey_values(journey)
         changed = [
             k.value_set(v) if v is not None else k.value_unset()

@@ -78,7 +78,7 @@ async def test_engagement_on_day_nine_takes_the_wait_for_branch(
     await handle.result()
     first_cycle = {t.step_id for t in store.list_touches(lead_id=lead.id) if t.cycle == 1}
     assert first_cycle == {"hello", "hot", "hot-voicemail", "done"}  # call, missed → voicemail
-    timeline = await handle.query(LeadJourneyWorkflow.journey_timeline)
+    timeline = await handle.query(LeadJourneyWorkflow.journey)
     assert any(e.text == "Engaged (email.open) → hot" for e in timeline)
     assert any(e.text.startswith("Stage nurturing → engaged") for e in timeline)
 
