@@ -11,7 +11,6 @@ from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
@@ -27,7 +26,7 @@ from pydantic import (
 
 from nurture.calendar import DAY_NAMES, DailyWindow, intersect, parse_window
 from nurture.events import Channel, EventKind
-from nurture.leads import holiday_countries
+from nurture.leads import CountryCode, TimeZoneName
 
 SLUG = r"^[a-z0-9][a-z0-9-]*$"
 #: The widest window in which calls, voicemail drops and texts may reach a lead (local time).
@@ -376,8 +375,8 @@ class Sender(_Model):
 class CalendarConfig(_Model):
     """Business time in the lead's zone: hours per weekday, holidays, hours per channel."""
 
-    timezone: str = Field("America/New_York", description="When the lead has none")
-    country: str = Field("US", description="Holiday calendar when the lead has none")
+    timezone: TimeZoneName = Field("America/New_York", description="When the lead has none")
+    country: CountryCode = Field("US", description="Holiday calendar when the lead has none")
     subdivision: str | None = Field(None, description="State/province holidays, e.g. 'CA'")
     business_hours: dict[str, str | None] = Field(
         default_factory=lambda: {d: "09:00-17:00" for d in DAY_NAMES[:5]},
@@ -390,22 +389,6 @@ class CalendarConfig(_Model):
     jitter_minutes: int = Field(
         10, ge=0, le=240, description="Spread timed waits so leads don't all wake at once"
     )
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
-        return value
-
-    @field_validator("country")
-    @classmethod
-    def _country(cls, value: str) -> str:
-        if value not in holiday_countries():
-            raise ValueError(f"unknown country {value!r} (ISO 3166 alpha-2, e.g. US, GB, DE)")
-        return value
 
     @field_validator("business_hours")
     @classmethod

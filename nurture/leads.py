@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 LEAD_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
@@ -38,6 +39,27 @@ def holiday_countries() -> frozenset[str]:
     return frozenset(holidays.list_supported_countries())
 
 
+def check_timezone(value: str) -> str:
+    """An IANA time zone name, or a clear error."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}") from None
+    return value
+
+
+def check_country(value: str) -> str:
+    """An ISO alpha-2 country with a holiday calendar, or a clear error."""
+    value = value.upper()
+    if value not in holiday_countries():
+        raise ValueError(f"unknown country {value!r} (ISO 3166 alpha-2 with a holiday calendar)")
+    return value
+
+
+TimeZoneName = Annotated[str, AfterValidator(check_timezone)]
+CountryCode = Annotated[str, AfterValidator(check_country)]
+
+
 class Lead(BaseModel):
     """A person we nurture. ``id`` is the CRM's id; the workflow is ``lead-{id}``."""
 
@@ -52,8 +74,10 @@ class Lead(BaseModel):
     title: str = ""
     segment: str = ""
     owner: str = ""
-    timezone: str | None = Field(None, description="IANA zone; default: the cadence's")
-    country: str | None = Field(None, description="ISO 3166 alpha-2; default: the cadence's")
+    timezone: TimeZoneName | None = Field(None, description="IANA zone; default: the cadence's")
+    country: CountryCode | None = Field(
+        None, description="ISO 3166 alpha-2; default: the cadence's"
+    )
     address: PostalAddress | None = None
     fields: dict[str, str] = Field(default_factory=dict, description="Any other CRM fields")
 
@@ -86,27 +110,6 @@ class Lead(BaseModel):
         if not phonenumbers.is_valid_number(number):
             raise ValueError(f"phone {value!r} is not a valid number")
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-    @field_validator("timezone")
-    @classmethod
-    def _timezone(cls, value: str | None) -> str | None:
-        if not value:
-            return None
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
-        return value
-
-    @field_validator("country")
-    @classmethod
-    def _country(cls, value: str | None) -> str | None:
-        if not value:
-            return None
-        value = value.upper()
-        if value not in holiday_countries():
-            raise ValueError(f"country {value!r} has no holiday calendar (use ISO alpha-2)")
-        return value
 
     @model_validator(mode="after")
     def _reachable(self) -> Lead:

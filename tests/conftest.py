@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+from temporalio.client import Client
 
+from activities.touches import TouchActivities
 from nurture.cadence import Cadence, load_cadence
 from nurture.leads import Lead, PostalAddress
+from nurture.settings import Settings
+from nurture.store import Store
+from worker import build_worker
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -42,3 +50,15 @@ def make_lead(lead_id: str = "L1", **overrides: object) -> Lead:
 def lead() -> Lead:
     """A reachable lead."""
     return make_lead()
+
+
+@asynccontextmanager
+async def running_worker(client: Client, store: Store, threads: int = 8) -> AsyncIterator[Settings]:
+    """A worker with the fixture cadences and templates on a fresh task queue; yields settings."""
+    settings = Settings(
+        task_queue=f"tq-{id(store)}", templates_dir=FIXTURE_TEMPLATES, cadences_dir=FIXTURE_CADENCES
+    )
+    touches = TouchActivities(store, FIXTURE_TEMPLATES, FIXTURE_CADENCES)
+    with ThreadPoolExecutor(threads) as executor:
+        async with build_worker(client, settings, executor, touches):
+            yield settings

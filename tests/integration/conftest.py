@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -11,13 +10,11 @@ import pytest_asyncio
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from activities.touches import TouchActivities
 from nurture import visibility
 from nurture.settings import Settings
 from nurture.store import Store
 from nurture.temporal import temporal_cli
-from tests.conftest import FIXTURE_CADENCES, FIXTURE_TEMPLATES
-from worker import build_worker
+from tests.conftest import running_worker
 
 pytestmark = pytest.mark.devserver
 
@@ -42,11 +39,6 @@ def store(tmp_path: Path) -> Store:
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def dev_worker(dev_env: WorkflowEnvironment, store: Store) -> AsyncIterator[Settings]:
-    """A worker on a fresh task queue of the dev server; yields its settings."""
-    settings = Settings(
-        task_queue=f"it-{id(store)}", templates_dir=FIXTURE_TEMPLATES, cadences_dir=FIXTURE_CADENCES
-    )
-    touches = TouchActivities(store, FIXTURE_TEMPLATES, FIXTURE_CADENCES)
-    with ThreadPoolExecutor(16) as executor:
-        async with build_worker(dev_env.client, settings, executor, touches):
-            yield settings
+    """A running worker on a fresh task queue; yields its settings."""
+    async with running_worker(dev_env.client, store, threads=16) as settings:
+        yield settings

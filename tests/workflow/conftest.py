@@ -6,24 +6,21 @@ It shares one clock across workflows, so every test here runs one lead at a time
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from activities.touches import TouchActivities
 from nurture import visibility
 from nurture.settings import Settings
 from nurture.store import Store
 from nurture.temporal import test_server
-from tests.conftest import FIXTURE_CADENCES, FIXTURE_TEMPLATES
-from worker import build_worker
+from tests.conftest import running_worker
 
 pytestmark = pytest.mark.timeskipping
 
@@ -64,10 +61,20 @@ def store(tmp_path: Path) -> Store:
 @pytest_asyncio.fixture(loop_scope="session")
 async def worker(env: WorkflowEnvironment, store: Store) -> AsyncIterator[Settings]:
     """A running worker on a fresh task queue; yields its settings."""
-    settings = Settings(
-        task_queue=f"tq-{id(store)}", templates_dir=FIXTURE_TEMPLATES, cadences_dir=FIXTURE_CADENCES
-    )
-    touches = TouchActivities(store, FIXTURE_TEMPLATES, FIXTURE_CADENCES)
-    with ThreadPoolExecutor(8) as executor:
-        async with build_worker(env.client, settings, executor, touches):
-            yield settings
+    async with running_worker(env.client, store, threads=8) as settings:
+        yield settings
+
+
+async def run_histories(client: Client, wid: str, run_id: str | None) -> list[WorkflowHistory]:
+    """The histories of every run in a continue-as-new chain."""
+    histories = []
+    while run_id:
+        history = await client.get_workflow_handle(wid, run_id=run_id).fetch_history()
+        histories.append(history)
+        last = history.events[-1]
+        run_id = (
+            last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
+            if last.HasField("workflow_execution_continued_as_new_event_attributes")
+            else None
+        )
+    return histories

@@ -16,6 +16,7 @@ from nurture.leads import Lead
 from nurture.settings import Settings
 from nurture.store import Store
 from tests.conftest import fixture_cadence, make_lead
+from tests.workflow.conftest import run_histories
 from workflows.contracts import JourneyResult, LeadJourneyInput
 from workflows.lead import LeadJourneyWorkflow
 
@@ -38,17 +39,7 @@ def event(lead: Lead, kind: EventKind, event_id: str, **extra: object) -> Engage
 
 async def runs(client: Client, handle: WorkflowHandle[object, object]) -> int:
     """How many runs the journey took (continue-as-new chain)."""
-    count, run_id = 0, handle.first_execution_run_id or handle.result_run_id
-    while run_id:
-        count += 1
-        history = await client.get_workflow_handle(handle.id, run_id=run_id).fetch_history()
-        last = history.events[-1]
-        run_id = (
-            last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
-            if last.HasField("workflow_execution_continued_as_new_event_attributes")
-            else None
-        )
-    return count
+    return len(await run_histories(client, handle.id, handle.first_execution_run_id))
 
 
 async def test_three_cycles_without_engagement(

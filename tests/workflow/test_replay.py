@@ -10,7 +10,7 @@ import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 
-from temporalio.client import Client, WorkflowHistory
+from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
@@ -19,6 +19,7 @@ from nurture.enrollment import new_journey, workflow_id
 from nurture.events import EngagementEvent, EventKind
 from nurture.settings import Settings
 from tests.conftest import ROOT, fixture_cadence, make_lead
+from tests.workflow.conftest import run_histories
 from worker import workflow_runner
 from workflows.contracts import LeadJourneyInput
 from workflows.lead import LeadJourneyWorkflow
@@ -56,21 +57,6 @@ async def engaged_journey(
     return await run_histories(env.client, handle.id, handle.first_execution_run_id)
 
 
-async def run_histories(client: Client, wid: str, run_id: str | None) -> list[WorkflowHistory]:
-    """The histories of every run in a continue-as-new chain."""
-    histories = []
-    while run_id:
-        history = await client.get_workflow_handle(wid, run_id=run_id).fetch_history()
-        histories.append(history)
-        last = history.events[-1]
-        run_id = (
-            last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
-            if last.HasField("workflow_execution_continued_as_new_event_attributes")
-            else None
-        )
-    return histories
-
-
 async def replay(histories: list[WorkflowHistory]) -> None:
     replayer = Replayer(
         workflows=[LeadJourneyWorkflow],
@@ -95,26 +81,19 @@ async def test_saved_histories_replay() -> None:
 
 async def _record() -> None:
     """Record the engaged-journey histories into tests/histories/."""
-    from concurrent.futures import ThreadPoolExecutor
     from tempfile import TemporaryDirectory
 
-    from activities.touches import TouchActivities
     from nurture.store import Store
     from nurture.temporal import test_server
-    from tests.conftest import FIXTURE_CADENCES, FIXTURE_TEMPLATES
+    from tests.conftest import running_worker
     from tests.workflow.conftest import register_search_attributes
-    from worker import build_worker
 
     async with await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=test_server(), data_converter=pydantic_data_converter
     ) as env:
         await register_search_attributes(env.client)
-        settings = Settings(task_queue="record", templates_dir=FIXTURE_TEMPLATES)
-        with TemporaryDirectory() as tmp, ThreadPoolExecutor(4) as executor:
-            touches = TouchActivities(
-                Store(f"sqlite:///{tmp}/o.db"), FIXTURE_TEMPLATES, FIXTURE_CADENCES
-            )
-            async with build_worker(env.client, settings, executor, touches):
+        with TemporaryDirectory() as tmp:
+            async with running_worker(env.client, Store(f"sqlite:///{tmp}/o.db")) as settings:
                 histories = await engaged_journey(env, settings, "L-saved")
     HISTORIES.mkdir(exist_ok=True)
     for number, history in enumerate(histories, 1):
