@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import textwrap
 from collections.abc import Iterator
@@ -589,3 +590,11 @@ def test_cli_schema(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["cadence", "schema", "--out", str(out)])
     assert result.exit_code == 0
     assert '"wait_for"' in out.read_text()
+
+
+def test_committed_schema_is_current() -> None:
+    """cadences/cadence.schema.json (for editors) matches the models."""
+    committed = json.loads((ROOT / "cadences" / "cadence.schema.json").read_text())
+    assert committed == Cadence.model_json_schema(by_alias=True), (
+        "run: nurture cadence schema --out cadences/cadence.schema.json"
+    )
