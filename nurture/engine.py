@@ -185,6 +185,9 @@ class Journey(BaseModel):
     phase: Phase = Phase.ready
     wake_at: AwareDatetime | None = None
     wake_reason: str = ""
+    next_touch_at: AwareDatetime | None = Field(
+        None, description="When the next touch is planned (kept while it is being sent)"
+    )
     waiting_for: WaitingFor | None = None
     call_task: CallTask | None = None
     pending: Touch | None = None
@@ -215,14 +218,6 @@ class Journey(BaseModel):
             )
         return self._calendar
 
-    def next_touch_at(self) -> datetime | None:
-        """When the next touch is due, if the journey is waiting right before one."""
-        if self.phase not in (Phase.waiting, Phase.cooling_down) or self.wake_at is None:
-            return None
-        steps = self.cadence.steps
-        if self.phase is Phase.cooling_down or self.position >= len(steps):
-            return self.wake_at
-        return self.wake_at if step_kind(steps[self.position]) in TOUCH_KINDS else None
 
 
 # ---------------------------------------------------------------- commands
@@ -328,6 +323,7 @@ def on_touch_result(journey: Journey, result: TouchResult, now: datetime) -> Non
         return  # an exit or recycle came in while the touch was out: it stands
     if result.status == "sent" and touch.channel is Channel.call and touch.due is not None:
         journey.last_disposition = None
+        journey.next_touch_at = None
         journey.call_task = CallTask(
             touch_id=touch.touch_id,
             step=touch.step_id,
@@ -443,6 +439,7 @@ def _step(j: Journey, now: datetime) -> Command | None:
             otherwise=ids[params.else_] if params.else_ else nxt,
         )
         j.phase = Phase.waiting_for
+        j.next_touch_at = None
         joiner = " or " if params.any else " and "
         j.wake_reason = (
             f"Wait for {joiner.join(k.value for k in params.kinds)}"
@@ -600,8 +597,11 @@ def _after(j: Journey, delay: Delay, now: datetime) -> datetime:
 
 
 def _wait(j: Journey, now: datetime, until: datetime, what: str, step: str | None) -> None:
+    steps = j.cadence.steps
     j.phase = Phase.waiting
     j.wake_at = until
+    before_touch = j.position >= len(steps) or steps[j.position].kind in TOUCH_KINDS
+    j.next_touch_at = until if before_touch else None
     j.wake_reason = f"{what} → {_local_text(j, until)}"
     _log(j, now, "wait", j.wake_reason, step)
 
@@ -709,6 +709,7 @@ def _exit(j: Journey, outcome: Outcome, now: datetime, why: str) -> None:
         return
     j.outcome = outcome
     j.phase = Phase.done
+    j.next_touch_at = None
     _clear_open_work(j)
     stage = {
         Outcome.sales_ready: Stage.sales_ready,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
@@ -47,7 +46,6 @@ def cli_flags() -> list[str]:
 def journey_values(journey: Any) -> dict[SearchAttributeKey[Any], Any]:
     """The search attribute values of a journey (``None`` = unset)."""
     task = journey.call_task
-    next_touch: datetime | None = journey.next_touch_at()
     return {
         LEAD_STAGE: journey.stage.value,
         LEAD_SCORE: journey.score,
@@ -56,7 +54,7 @@ def journey_values(journey: Any) -> dict[SearchAttributeKey[Any], Any]:
         SEGMENT: journey.lead.segment or None,
         OWNER: journey.lead.owner or None,
         CYCLE: journey.cycle,
-        NEXT_TOUCH_AT: next_touch,
+        NEXT_TOUCH_AT: journey.next_touch_at,
         CALL_TASK_QUEUE: task.queue if task else None,
         CALL_TASK_ASSIGNEE: (task.assignee or None) if task else None,
         CALL_TASK_DUE: task.due if task else None,
