@@ -186,9 +186,6 @@ class Store:
         leave exactly one row, and every caller gets that row back; only one sees ``created``.
         An existing row is returned unchanged (the new values are ignored).
         """
-        existing = self.get_touch(touch_id)
-        if existing is not None:
-            return existing, False
         row = TouchRecord(
             touch_id=touch_id,
             lead_id=lead_id,
@@ -206,8 +203,8 @@ class Store:
             subject=subject,
             body_text=body_text,
             body_html=body_html,
-            created_at=created_at or utcnow(),
-            sent_at=sent_at,
+            created_at=_as_utc(created_at or utcnow()),
+            sent_at=_as_utc(sent_at),
         )
         try:
             with self.session() as session, session.begin():
@@ -217,9 +214,7 @@ class Store:
             if winner is None:  # not a duplicate key: some other constraint failed
                 raise
             return winner, False
-        # Re-read so the caller gets exactly what the database stored (e.g. UTC datetimes).
-        stored = self.get_touch(touch_id)
-        return (stored if stored is not None else row), True
+        return row, True
 
     def get_touch(self, touch_id: str) -> TouchRecord | None:
         """The touch with this id, or ``None``."""
@@ -250,6 +245,11 @@ class Store:
     def close(self) -> None:
         """Close all pooled connections (the store reconnects if used again)."""
         self.engine.dispose()
+
+
+def _as_utc(value: datetime | None) -> datetime | None:
+    """Aware datetimes in UTC; naive ones pass through for the column type to refuse."""
+    return value.astimezone(UTC) if value is not None and value.tzinfo else value
 
 
 def _filtered(query: Select[Any], lead_id: str | None, channel: str | None) -> Select[Any]:
