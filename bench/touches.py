@@ -1,0 +1,257 @@
+"""Touch throughput: journeys on the real worker vs bare workflows with as many activities/timers.
+
+Run from the repository root: ``.venv/bin/python -m bench.touches [--leads 200 --touches 5]``.
+
+Each side gets its own worker (same thread pool size, same max concurrent activities, same
+sandbox runner), running alone while its leads go from the first start to the last completion.
+Rounds alternate which side goes first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python bench/touches.py`
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.worker import Worker
+
+from activities.touches import TouchActivities
+from bench.harness import (
+    ROOT,
+    Cpu,
+    Row,
+    cpu_note,
+    dev_server,
+    environment_line,
+    exit_now,
+    gather_limited,
+    make_leads,
+    mean,
+    print_table,
+)
+from bench.raw import RawTouchesWorkflow, noop_touch
+from nurture.cadence import Cadence, parse_cadence
+from nurture.calendar import holiday_dates
+from nurture.enrollment import enroll_many, journey_handle
+from nurture.settings import Settings
+from nurture.store import Store
+from worker import ACTIVITY_THREADS, build_worker, workflow_runner
+
+NURTURE_QUEUE = "bench-touches-nurture"
+RAW_QUEUE = "bench-touches-raw"
+TARGET = 0.8
+#: Real email templates from templates/, used in turn.
+TEMPLATES = ("standard-intro", "standard-tips", "standard-case-study", "standard-last-note")
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def open_country(today: date) -> str:
+    """A holiday calendar with no holiday today or tomorrow (a holiday would defer every touch)."""
+    for country in ("US", "GB", "DE", "FR", "JP", "AU"):
+        if not {today, today + timedelta(days=1)} & set(holiday_dates(country, None, [today.year])):
+            return country
+    raise RuntimeError("every candidate country has a holiday today")
+
+
+def bench_cadence(touches: int, wait: float, country: str) -> Cadence:
+    """``touches`` emails ``wait`` seconds apart: UTC, open 24/7, no jitter, one cycle."""
+    hours = ", ".join(f'{day}: "00:00-24:00"' for day in DAYS)
+    lines = [
+        "name: bench-touches",
+        "version: 1",
+        "audience: {segments: [bench]}",
+        "sender: {name: Riley Chen, email: riley.chen@tessellate.example}",
+        "calendar:",
+        "  timezone: UTC",
+        f"  country: {country}",
+        f"  business_hours: {{{hours}}}",
+        "  jitter_minutes: 0",
+        "cycles: {count: 1}",
+        "steps:",
+    ]
+    for number in range(1, touches + 1):
+        if number > 1:
+            lines.append(f"  - wait: {{seconds: {wait}}}")
+        lines.append(f"  - id: email-{number}")
+        lines.append(f"    email: {{template: {TEMPLATES[(number - 1) % len(TEMPLATES)]}}}")
+    return parse_cadence("\n".join(lines) + "\n", "bench-touches.yaml")
+
+
+@dataclass
+class Phase:
+    """One side's measured run: wall time, CPU, each workflow's start-to-close seconds."""
+
+    seconds: float
+    cpu: Cpu
+    durations: list[float]
+    history_events: int
+
+
+async def durations(handles: Sequence[WorkflowHandle[Any, Any]]) -> tuple[list[float], int]:
+    """Each workflow's start-to-close seconds, and one workflow's history length."""
+    described = await asyncio.gather(*(h.describe() for h in handles))
+    spans = [
+        (d.close_time - d.start_time).total_seconds() for d in described if d.close_time is not None
+    ]
+    history = await handles[0].fetch_history()
+    return spans, len(history.events)
+
+
+async def run_nurture(
+    client: Client,
+    settings: Settings,
+    touches: TouchActivities,
+    cadence: Cadence,
+    prefix: str,
+    args: argparse.Namespace,
+) -> Phase:
+    """Enrol ``args.leads`` leads with ``enroll_many`` and wait for every journey to finish."""
+    leads = make_leads(args.leads, prefix, ("bench",))
+    outbox_before = touches.store.count_touches()
+    with ThreadPoolExecutor(args.threads) as executor:
+        async with build_worker(client, settings, executor, touches):
+            before, began = Cpu.now(), time.perf_counter()
+            report = await enroll_many(
+                client, leads, [cadence], NURTURE_QUEUE, concurrency=args.concurrency
+            )
+            handles = [journey_handle(client, lead.id) for _, lead in leads]
+            results = await asyncio.gather(*(h.result() for h in handles))
+            took, cpu = time.perf_counter() - began, Cpu.now() - before
+    sent = touches.store.count_touches() - outbox_before
+    if len(report.started) != args.leads or sent != args.leads * args.touches:
+        raise RuntimeError(f"started {len(report.started)}, outbox got {sent} touches")
+    if any(r.outcome != "finished" or r.touches_sent != args.touches for r in results):
+        raise RuntimeError(f"unexpected journey results, e.g. {results[0]}")
+    spans, events = await durations(handles)
+    return Phase(took, cpu, spans, events)
+
+
+async def run_raw(client: Client, prefix: str, args: argparse.Namespace) -> Phase:
+    """Start ``args.leads`` bare workflows and wait for all of them."""
+    with ThreadPoolExecutor(args.threads) as executor:
+        worker = Worker(
+            client,
+            task_queue=RAW_QUEUE,
+            workflows=[RawTouchesWorkflow],
+            activities=[noop_touch],
+            activity_executor=executor,
+            max_concurrent_activities=args.threads,  # as build_worker: the pool's size
+            workflow_runner=workflow_runner(),
+        )
+        async with worker:
+            before, began = Cpu.now(), time.perf_counter()
+            handles = await gather_limited(
+                lambda i: client.start_workflow(
+                    RawTouchesWorkflow.run,
+                    args=[args.touches, args.wait],
+                    id=f"raw-{prefix}{i:06d}",
+                    task_queue=RAW_QUEUE,
+                ),
+                args.leads,
+                args.concurrency,
+            )
+            results = await asyncio.gather(*(h.result() for h in handles))
+            took, cpu = time.perf_counter() - began, Cpu.now() - before
+    if results != [args.touches] * args.leads:
+        raise RuntimeError("a raw workflow did not make every touch")
+    spans, events = await durations(handles)
+    return Phase(took, cpu, spans, events)
+
+
+async def run(args: argparse.Namespace) -> None:
+    """Warm both sides up, then alternate measured rounds; print the table."""
+    cadence = bench_cadence(args.touches, args.wait, open_country(datetime.now(UTC).date()))
+    phases: dict[str, list[Phase]] = {"nurture": [], "raw": []}
+    with tempfile.TemporaryDirectory(prefix="nurture-bench-") as tmp:
+        settings = Settings(
+            task_queue=NURTURE_QUEUE,
+            data_dir=Path(tmp),
+            templates_dir=ROOT / "templates",
+            cadences_dir=ROOT / "cadences",
+        )
+        store = Store(settings.store_url)
+        touches = TouchActivities(store, settings.templates_dir, settings.cadences_dir)
+        warm = argparse.Namespace(**{**vars(args), "leads": args.warmup})
+        async with dev_server() as env:
+            client = env.client
+            await run_raw(client, "W", warm)
+            await run_nurture(client, settings, touches, cadence, "W", warm)
+            for round_ in range(args.rounds):
+                for side in ("raw", "nurture") if round_ % 2 == 0 else ("nurture", "raw"):
+                    prefix = f"R{round_}-"
+                    if side == "nurture":
+                        phase = await run_nurture(client, settings, touches, cadence, prefix, args)
+                    else:
+                        phase = await run_raw(client, prefix, args)
+                    phases[side].append(phase)
+                    rate = args.leads * args.touches / phase.seconds
+                    print(f"round {round_ + 1} {side:>7}: {rate:7.1f} touches/s", flush=True)
+        store.close()
+    report(args, phases)
+
+
+def report(args: argparse.Namespace, phases: dict[str, list[Phase]]) -> None:
+    """The table: touches per second (total over rounds), and per-touch overheads."""
+    count = args.leads * args.touches * args.rounds
+    rate = {side: count / sum(p.seconds for p in ps) for side, ps in phases.items()}
+    waits = (args.touches - 1) * args.wait
+    step = {
+        side: mean([(d - waits) / args.touches for p in ps for d in p.durations]) * 1000
+        for side, ps in phases.items()
+    }
+    wall = (1 / rate["nurture"] - 1 / rate["raw"]) * 1000
+    cpu = {side: sum((p.cpu for p in ps), Cpu(0, 0)) for side, ps in phases.items()}
+    others = sum(c.others for c in cpu.values()) / sum(
+        p.seconds for ps in phases.values() for p in ps
+    )
+    print_table(
+        f"Touch throughput: {args.leads} leads x {args.touches} touches, "
+        f"{args.wait:g}s waits, {args.rounds} rounds, {args.threads} activity threads, "
+        f"start concurrency {args.concurrency}",
+        [Row("touches per second", rate["nurture"], rate["raw"], TARGET)],
+        [
+            "workers: each side's own worker runs alone during its phase (started before the "
+            "clock, same settings)",
+            f"mean per-touch overhead, throughput: {wall:.2f} ms of wall time per touch "
+            f"(1/nurture rate - 1/raw rate)",
+            f"mean per-touch overhead, latency: {step['nurture'] - step['raw']:.1f} ms per touch "
+            f"(workflow start-to-close minus waits, per touch, queueing included: "
+            f"nurture {step['nurture']:.1f} ms, raw {step['raw']:.1f} ms)",
+            cpu_note("touch", cpu["nurture"], cpu["raw"], count),
+            f"history events per workflow: nurture {phases['nurture'][0].history_events}, "
+            f"raw {phases['raw'][0].history_events}",
+            f"other processes on this machine used {others:.0%} of a core meanwhile",
+            environment_line(),
+        ],
+    )
+
+
+def main() -> None:
+    """Parse options and run."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--leads", type=int, default=200, help="workflows per side and round")
+    parser.add_argument("--touches", type=int, default=5, help="touches (emails) per lead")
+    parser.add_argument("--wait", type=float, default=1.0, help="seconds between two touches")
+    parser.add_argument("--concurrency", type=int, default=64, help="starts in flight")
+    parser.add_argument(
+        "--threads", type=int, default=ACTIVITY_THREADS, help="activity threads (both sides)"
+    )
+    parser.add_argument("--rounds", type=int, default=2, help="rounds (order alternates)")
+    parser.add_argument("--warmup", type=int, default=20, help="unmeasured leads per side")
+    asyncio.run(run(parser.parse_args()))
+    exit_now()
+
+
+if __name__ == "__main__":
+    main()
