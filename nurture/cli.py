@@ -154,12 +154,10 @@ def outbox(
 async def _journey(settings: Settings, lead_id: str) -> None:
     from nurture.enrollment import journey_handle
     from nurture.temporal import connect
+    from workflows.lead import LeadJourneyWorkflow
 
     client = await connect(settings)
-    state = await journey_handle(client, lead_id).query("state")
-    from nurture.engine import Journey
-
-    journey = Journey.model_validate(state) if isinstance(state, dict) else state
+    journey = await journey_handle(client, lead_id).query(LeadJourneyWorkflow.state)
     console.print(
         f"[bold]{journey.lead.id}[/] {journey.lead.full_name} · {journey.lead.company}"
         f" — {journey.cadence.name} v{journey.cadence.version}, cycle "
@@ -186,6 +184,7 @@ async def _send_event(
     from nurture.enrollment import journey_handle
     from nurture.events import EngagementEvent, EventKind
     from nurture.temporal import connect
+    from workflows.lead import LeadJourneyWorkflow
 
     event = EngagementEvent(
         id=f"cli-{uuid.uuid4()}",
@@ -196,7 +195,7 @@ async def _send_event(
         points=points,
     )
     client = await connect(settings)
-    await journey_handle(client, lead_id).signal("event", event)
+    await journey_handle(client, lead_id).signal(LeadJourneyWorkflow.event, event)
 
 
 @app.command()

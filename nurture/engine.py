@@ -14,7 +14,7 @@ Each call updates the journey it is given and nothing else: no clock, no randomn
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -217,7 +217,6 @@ class Journey(BaseModel):
                 self.calendar.holidays,
             )
         return self._calendar
-
 
 
 # ---------------------------------------------------------------- commands
@@ -803,8 +802,3 @@ def _log(
     j.timeline.append(
         JourneyEntry(at=now, cycle=j.cycle, kind=kind, text=text, step=step, touch_id=touch_id)
     )
-
-
-def lead_time_of_day(j: Journey, at: datetime) -> time:
-    """The lead's local wall-clock time at an instant (for checks and tests)."""
-    return j.business_calendar().local(at).time()
