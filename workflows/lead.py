@@ -43,12 +43,11 @@ class LeadJourneyWorkflow:
         self.lead_journey = input.journey
         self.inbox: list[EngagementEvent] = list(input.inbox)
         self.history_limit = input.history_limit
-        self.published: dict[Any, Any] = {}
+        self.published: dict[Any, Any] = visibility.journey_values(input.journey)
 
     @workflow.run
     async def run(self, input: LeadJourneyInput) -> JourneyResult:
         journey = self.lead_journey
-        self.published = visibility.journey_values(journey)
         while True:
             self._apply_inbox()
             command = engine.advance(journey, workflow.now())
@@ -83,7 +82,6 @@ class LeadJourneyWorkflow:
                 case ContinueAsNew():
                     await self._continue_as_new()
                 case Finish(outcome=outcome, stage=stage):
-                    self._publish()
                     return JourneyResult(
                         outcome=outcome,
                         stage=stage,
