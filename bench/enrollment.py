@@ -34,6 +34,7 @@ from bench.harness import (
     exit_now,
     gather_limited,
     make_leads,
+    neighbour_note,
     print_table,
 )
 from bench.raw import TrivialWorkflow
@@ -175,7 +176,7 @@ async def run(args: argparse.Namespace) -> None:
             cpu_note("start", cpu["nurture"], cpu["raw"], args.leads),
             f"nurture client-side work per lead (route + new_journey + encode): "
             f"{per_lead_ms:.2f} ms; input {payload:,.0f} B (raw: the lead id)",
-            f"other processes on this machine used {others:.0%} of a core meanwhile",
+            neighbour_note(others),
             environment_line(),
         ],
     )

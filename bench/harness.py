@@ -181,6 +181,18 @@ class Cpu:
         )
 
 
+#: Above this share of a core used by other processes, the figures are not to be trusted.
+NOISY = 0.2
+
+
+def neighbour_note(others: float) -> str:
+    """How much CPU other processes took during the measurement, with a warning if too much."""
+    note = f"other processes on this machine used {others:.0%} of a core meanwhile"
+    if others > NOISY:
+        note += " -- WARNING: busy machine, figures unreliable; rerun when it is idle"
+    return note
+
+
 def cpu_note(what: str, nurture: Cpu, raw: Cpu, count: int) -> str:
     """CPU milliseconds per unit of work, for both sides and both processes."""
     return (

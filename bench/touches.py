@@ -38,6 +38,7 @@ from bench.harness import (
     gather_limited,
     make_leads,
     mean,
+    neighbour_note,
     print_table,
 )
 from bench.raw import RawTouchesWorkflow, noop_touch
@@ -231,7 +232,7 @@ def report(args: argparse.Namespace, phases: dict[str, list[Phase]]) -> None:
             cpu_note("touch", cpu["nurture"], cpu["raw"], count),
             f"history events per workflow: nurture {phases['nurture'][0].history_events}, "
             f"raw {phases['raw'][0].history_events}",
-            f"other processes on this machine used {others:.0%} of a core meanwhile",
+            neighbour_note(others),
             environment_line(),
         ],
     )
