@@ -52,6 +52,12 @@ def lead() -> Lead:
     return make_lead()
 
 
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    """A fresh outbox per test."""
+    return Store(f"sqlite:///{tmp_path / 'outbox.db'}")
+
+
 @asynccontextmanager
 async def running_worker(client: Client, store: Store, threads: int = 8) -> AsyncIterator[Settings]:
     """A worker with the fixture cadences and templates on a fresh task queue; yields settings."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -29,12 +28,6 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
         dev_server_log_level="error",
     ) as environment:
         yield environment
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Store:
-    """A fresh outbox per test."""
-    return Store(f"sqlite:///{tmp_path / 'outbox.db'}")
 
 
 @pytest_asyncio.fixture(loop_scope="session")

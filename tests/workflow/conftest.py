@@ -6,7 +6,6 @@ It shares one clock across workflows, so every test here runs one lead at a time
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -50,12 +49,6 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
     ) as environment:
         await register_search_attributes(environment.client)
         yield environment
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Store:
-    """A fresh outbox per test."""
-    return Store(f"sqlite:///{tmp_path / 'outbox.db'}")
 
 
 @pytest_asyncio.fixture(loop_scope="session")
