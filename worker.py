@@ -10,8 +10,10 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.touches import TouchActivities
+from nurture.events import Channel
 from nurture.settings import Settings, get_settings
 from nurture.temporal import connect
+from workflows.contracts import touch_queue
 from workflows.lead import LeadJourneyWorkflow
 
 ACTIVITY_THREADS = 32
@@ -35,23 +37,53 @@ def workflow_runner() -> SandboxedWorkflowRunner:
     )
 
 
+class NurtureWorker:
+    """The lead-journey worker plus one touch worker per channel (each its own task queue)."""
+
+    def __init__(self, workers: list[Worker]) -> None:
+        self.workers = workers
+
+    async def run(self) -> None:
+        """Run every worker until cancelled."""
+        await asyncio.gather(*(w.run() for w in self.workers))
+
+    async def __aenter__(self) -> NurtureWorker:
+        for w in self.workers:
+            await w.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await asyncio.gather(*(w.__aexit__(*exc) for w in self.workers))
+
+
 def build_worker(
     client: Client,
     settings: Settings,
     executor: ThreadPoolExecutor,
     touches: TouchActivities | None = None,
-) -> Worker:
-    """A worker for lead journeys on the settings' task queue."""
+) -> NurtureWorker:
+    """Workers for lead journeys on the settings' task queue and for each channel's sends."""
     touches = touches or TouchActivities.from_settings(settings)
-    return Worker(
+    journeys = Worker(
         client,
         task_queue=settings.task_queue,
         workflows=[LeadJourneyWorkflow],
-        activities=[touches.deliver_touch, touches.load_cadence],
+        activities=[touches.load_cadence],
         activity_executor=executor,
         max_concurrent_activities=executor._max_workers,
         workflow_runner=workflow_runner(),
     )
+    senders = [
+        Worker(
+            client,
+            task_queue=touch_queue(settings.task_queue, channel),
+            activities=[touches.deliver_touch],
+            activity_executor=executor,
+            max_concurrent_activities=executor._max_workers,
+        )
+        for channel in Channel
+    ]
+    return NurtureWorker([journeys, *senders])
 
 
 async def main() -> None:

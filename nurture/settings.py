@@ -28,6 +28,35 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = 8000
     ui_port: int = 8233
+    public_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="Public base URL of the web app (provider callbacks and webhooks point here)",
+    )
+
+    # Providers: a channel goes through its provider when the provider's key is set, else the
+    # local outbox.
+    sendgrid_api_key: str | None = Field(None, description="SendGrid API key (email)")
+    sendgrid_host: str = Field("https://api.sendgrid.com", description="SendGrid API host")
+    sendgrid_unsubscribe_group: int | None = Field(None, description="SendGrid ASM group id")
+    sendgrid_webhook_public_key: str | None = Field(
+        None, description="SendGrid Event Webhook verification key (base64 DER or PEM)"
+    )
+    sendgrid_rate: float | None = Field(None, description="Max SendGrid sends per second")
+    twilio_account_sid: str | None = Field(None, description="Twilio account SID (SMS, voicemail)")
+    twilio_auth_token: str | None = Field(None, description="Twilio auth token (also verifies)")
+    twilio_api_base: str | None = Field(None, description="Twilio API base URL (tests: a mock)")
+    twilio_from: str | None = Field(None, description="Default caller id / SMS sender, E.164")
+    twilio_rate: float | None = Field(None, description="Max Twilio calls + messages per second")
+    lob_api_key: str | None = Field(None, description="Lob API key (direct mail)")
+    lob_host: str = Field("https://api.lob.com/v1", description="Lob API host")
+    lob_webhook_secret: str | None = Field(None, description="Lob webhook signing secret")
+    lob_rate: float | None = Field(None, description="Max Lob requests per second")
+
+    # The generic engagement endpoint ``POST /events``: a bearer token, an HMAC secret, or both.
+    events_token: str | None = Field(None, description="Bearer token accepted by POST /events")
+    events_hmac_secret: str | None = Field(
+        None, description="Secret for X-Nurture-Signature (HMAC-SHA256 of the body) on /events"
+    )
 
     @property
     def store_url(self) -> str:

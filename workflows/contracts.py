@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field
 
 from nurture.cadence import Outcome
 from nurture.engine import Journey, Stage
-from nurture.events import EngagementEvent
+from nurture.events import Channel, EngagementEvent
 
 
 class LeadJourneyInput(BaseModel):
@@ -28,3 +28,8 @@ class JourneyResult(BaseModel):
     stage: Stage
     touches_sent: int
     cycle: int
+
+
+def touch_queue(task_queue: str, channel: Channel) -> str:
+    """The task queue a channel's sends run on (its own, so each provider gets a rate limit)."""
+    return f"{task_queue}-{channel.value}"

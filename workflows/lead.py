@@ -25,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
         Wait,
     )
     from nurture.events import EngagementEvent
-    from workflows.contracts import JourneyResult, LeadJourneyInput
+    from workflows.contracts import JourneyResult, LeadJourneyInput, touch_queue
 
 SEND_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -58,6 +58,7 @@ class LeadJourneyWorkflow:
                         "deliver_touch",
                         touch,
                         result_type=TouchResult,
+                        task_queue=touch_queue(workflow.info().task_queue, touch.channel),
                         summary=touch.summary,
                         start_to_close_timeout=timedelta(minutes=2),
                         retry_policy=SEND_RETRY,
