@@ -7,6 +7,7 @@ inside the function, so there is no import cycle.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -19,9 +20,11 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from temporalio.client import Client
 
 from nurture.settings import Settings, get_settings
 from nurture.store import Store
+from nurture.temporal import connect
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES_DIR = HERE / "templates"
@@ -94,12 +97,30 @@ def get_app_settings(request: Request) -> Settings:
     return settings
 
 
+async def get_client(request: Request) -> Client:
+    """Dependency: the app's Temporal client, connected on first use (Temporal may start later).
+
+    Tests may put a ready client in ``app.state.client``.
+    """
+    state = request.app.state
+    if getattr(state, "client", None) is None:
+        async with state.client_lock:
+            if getattr(state, "client", None) is None:
+                state.client = await connect(state.settings)
+    client: Client = state.client
+    return client
+
+
 StoreDep = Annotated[Store, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+ClientDep = Annotated[Client, Depends(get_client)]
 
 
-def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
-    """Build the web app on ``store`` (default: ``Store(settings.store_url)``)."""
+def create_app(
+    settings: Settings | None = None, store: Store | None = None, client: Client | None = None
+) -> FastAPI:
+    """Build the web app on ``store`` (default: ``Store(settings.store_url)``) and ``client``
+    (default: connect to ``settings.temporal_address`` on first use)."""
     from nurture.web import outbox
 
     if settings is None:
@@ -117,6 +138,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app = FastAPI(title="nurture", lifespan=lifespan)
     app.state.settings = settings
     app.state.store = store
+    app.state.client = client
+    app.state.client_lock = asyncio.Lock()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(outbox.router)
 
