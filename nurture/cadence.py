@@ -10,7 +10,7 @@ from datetime import time, timedelta
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 import yaml
 from pydantic import (
@@ -444,9 +444,15 @@ class CalendarConfig(_Model):
 
 
 class Limits(_Model):
-    """Per-lead contact limits."""
+    """Per-lead contact limits (they count touches from every cadence the lead has been in)."""
 
-    max_touches_per_week: int | None = Field(None, ge=1)
+    max_touches_per_week: int | None = Field(None, ge=1, description="Across all channels")
+    max_per_channel_per_day: int | None = Field(
+        None, ge=1, description="Touches per channel per local day (1 = at most one email a day)"
+    )
+    quiet_after_conversation: Delay | None = Field(
+        None, description="No touch for this long after a live conversation (call connected)"
+    )
 
 
 class ExitRule(_Model):
@@ -627,8 +633,11 @@ def _message(error: Any) -> str:
     return message.removeprefix("Value error, ")
 
 
-def parse_cadence(text: str, file: str = "<cadence>") -> Cadence:
-    """Parse and check the shape of one cadence; raises ``CadenceError`` with located problems."""
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_model(text: str, file: str, model: type[M], what: str) -> M:
+    """Parse a YAML file into ``model``; raises ``CadenceError`` with file/line/field problems."""
     try:
         data = yaml.safe_load(text)
         located = LocatedYaml(text)
@@ -650,16 +659,12 @@ def parse_cadence(text: str, file: str = "<cadence>") -> Cadence:
         raise CadenceError(
             [
                 Problem(
-                    file=file,
-                    line=1,
-                    column=1,
-                    field="(file)",
-                    message="a cadence file is a YAML mapping",
+                    file=file, line=1, column=1, field="(file)", message=f"{what} is a YAML mapping"
                 )
             ]
         )
     try:
-        return Cadence.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
@@ -676,9 +681,18 @@ def parse_cadence(text: str, file: str = "<cadence>") -> Cadence:
         raise CadenceError(problems) from None
 
 
+def parse_cadence(text: str, file: str = "<cadence>") -> Cadence:
+    """Parse and check the shape of one cadence; raises ``CadenceError`` with located problems."""
+    return parse_model(text, file, Cadence, "a cadence file")
+
+
 def load_cadence(path: Path) -> Cadence:
     """Load one cadence file (shape only; see ``check_files`` for the full validation)."""
     return parse_cadence(path.read_text(encoding="utf-8"), str(path))
+
+
+#: Files beside the cadences that are not cadences: the scoring model, sales rules, teams.
+RULE_FILES = frozenset({"scoring", "sales", "teams"})
 
 
 def cadence_files(directory: Path) -> list[Path]:
@@ -686,7 +700,7 @@ def cadence_files(directory: Path) -> list[Path]:
     return sorted(
         p
         for p in [*directory.glob("*.yaml"), *directory.glob("*.yml")]
-        if not p.name.startswith(("_", "scoring"))
+        if not p.name.startswith("_") and p.stem not in RULE_FILES
     )
 
 

@@ -18,7 +18,9 @@ from nurture import engine, visibility
 from nurture.cadence import Cadence
 from nurture.calendar import holiday_dates
 from nurture.engine import CalendarSnapshot, Journey
+from nurture.handoff import SalesRules, load_sales_rules
 from nurture.leads import Lead, PostalAddress
+from nurture.scoring import ScoringModel, load_scoring
 from workflows.contracts import LeadJourneyInput
 from workflows.lead import LeadJourneyWorkflow
 
@@ -159,16 +161,40 @@ def snapshot_calendar(lead: Lead, cadence: Cadence, today: date) -> CalendarSnap
     )
 
 
-def new_journey(lead: Lead, cadence: Cadence, now: datetime) -> Journey:
+class Rules(BaseModel):
+    """The scoring model and sales rules beside the cadences (snapshotted into each journey)."""
+
+    scoring: ScoringModel | None = None
+    sales: SalesRules | None = None
+
+
+def load_rules(directory: Path) -> Rules:
+    """``scoring.yaml`` and ``sales.yaml`` from the cadences folder (each optional)."""
+    scoring, sales = directory / "scoring.yaml", directory / "sales.yaml"
+    return Rules(
+        scoring=load_scoring(scoring) if scoring.exists() else None,
+        sales=load_sales_rules(sales) if sales.exists() else None,
+    )
+
+
+def new_journey(lead: Lead, cadence: Cadence, now: datetime, rules: Rules | None = None) -> Journey:
     """A journey ready to start."""
-    return engine.start(lead, cadence, snapshot_calendar(lead, cadence, now.date()), now)
+    rules = rules or Rules()
+    calendar = snapshot_calendar(lead, cadence, now.date())
+    return engine.start(lead, cadence, calendar, now, rules.scoring, rules.sales)
 
 
 async def enroll(
-    client: Client, lead: Lead, cadence: Cadence, task_queue: str, *, history_limit: int = 10_000
+    client: Client,
+    lead: Lead,
+    cadence: Cadence,
+    task_queue: str,
+    *,
+    history_limit: int = 10_000,
+    rules: Rules | None = None,
 ) -> bool:
     """Start the lead's journey; False if it is already enrolled (the same lead = one journey)."""
-    journey = new_journey(lead, cadence, datetime.now(UTC))
+    journey = new_journey(lead, cadence, datetime.now(UTC), rules)
     try:
         await client.start_workflow(
             LeadJourneyWorkflow.run,
@@ -193,6 +219,7 @@ async def enroll_many(
     cadence: Cadence | None = None,
     concurrency: int = 64,
     on_done: Callable[[], None] | None = None,
+    rules: Rules | None = None,
 ) -> EnrollReport:
     """Enrol many leads concurrently; one lead's failure never stops the others."""
     report = EnrollReport()
@@ -202,7 +229,7 @@ async def enroll_many(
         async with gate:
             try:
                 chosen = cadence or route(lead, cadences)
-                new = await enroll(client, lead, chosen, task_queue)
+                new = await enroll(client, lead, chosen, task_queue, rules=rules)
             except LookupError as exc:
                 report.rejected.append(RowError(line=line, lead_id=lead.id, message=str(exc)))
             else:

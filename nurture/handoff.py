@@ -9,9 +9,12 @@ query ``handoff`` returning a :class:`HandoffView` (or ``None``).
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from nurture.cadence import Delay, parse_model
 
 
 class DeclineReason(StrEnum):
@@ -96,3 +99,58 @@ class HandoffView(BaseModel):
     decline_reason: DeclineReason | None = None
     decline_text: str = ""
     outcome_reason: str = ""
+
+
+# ---------------------------------------------------------------- the sales rules file
+
+
+class _Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TeamRule(_Rule):
+    """Which sales team gets a sales-ready lead, and how long it has to act."""
+
+    segment: list[str] | None = Field(None, description="Segments this rule is for (none: all)")
+    team: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    sla: Delay = Field(description="Time to accept or decline, e.g. {business_hours: 4}")
+    assign: Literal["owner", "round_robin"] = Field(
+        "owner", description="The lead's owner if it has one, else round-robin in the team"
+    )
+
+
+class Recycle(_Rule):
+    """Send a declined (or not interested) lead back into a nurture cadence after a cool-down."""
+
+    recycle_to: str
+    cool_down: Delay
+
+
+class SalesRules(_Rule):
+    """The sales handoff agreement: teams and SLAs, escalation, and what a decline leads to."""
+
+    version: int = Field(1, ge=1)
+    teams: list[TeamRule] = Field(min_length=1)
+    max_escalations: int = Field(2, ge=0, description="SLA breaches escalated before giving up")
+    decline: dict[DeclineReason, Recycle | Literal["disqualify"]] = Field(default_factory=dict)
+    not_interested: Recycle | None = Field(
+        None, description="Where a lead who says 'not interested' on a call goes"
+    )
+
+    def team_for(self, segment: str) -> TeamRule:
+        """The first team rule for a segment (a rule without segments matches every lead)."""
+        for rule in self.teams:
+            if rule.segment is None or segment in rule.segment:
+                return rule
+        return self.teams[-1]
+
+
+DEFAULT_SALES = SalesRules(
+    teams=[TeamRule(team="sales", sla=Delay(business_days=1))],
+    decline={DeclineReason.bad_fit: "disqualify", DeclineReason.duplicate: "disqualify"},
+)
+
+
+def load_sales_rules(path: Path) -> SalesRules:
+    """Load a sales rules file; raises ``CadenceError`` naming file, line and field."""
+    return parse_model(path.read_text(encoding="utf-8"), str(path), SalesRules, "a sales file")

@@ -9,13 +9,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from nurture import engine
-from nurture.cadence import Cadence
+from nurture.cadence import Cadence, Outcome
 from nurture.engine import (
+    Assign,
+    Assignment,
+    AssignRequest,
     CalendarSnapshot,
     ContinueAsNew,
     Finish,
     Journey,
     LoadCadence,
+    Phase,
     SendTouch,
     Touch,
     TouchResult,
@@ -52,6 +56,13 @@ def _same_calendar(journey: Journey, cadence: Cadence, today: date) -> CalendarS
     return journey.calendar
 
 
+def _assign(request: AssignRequest) -> Assignment:
+    """A stand-in for the rep directory: the owner, else a rep named after the team."""
+    manager = f"{request.team}-manager"
+    rep = {"owner": request.owner, "manager": manager}.get(request.rule, f"{request.team}-rep")
+    return Assignment(rep=rep, manager=manager)
+
+
 def run(
     journey: Journey,
     start: datetime,
@@ -62,12 +73,16 @@ def run(
     calendar_for: CalendarFor = _same_calendar,
     until: datetime | None = None,
     roundtrip: bool = False,
+    assign: Callable[[AssignRequest], Assignment] = _assign,
+    stop_at_handoff: bool = True,
     max_commands: int = 100_000,
 ) -> Simulation:
     """Drive a journey from ``start`` until it finishes (or ``until``).
 
     ``events`` arrive at their ``at`` time; ``respond`` adds events caused by each touch. With
     ``roundtrip`` the journey is serialized and read back at each continue-as-new, as in Temporal.
+    A journey handed to sales ends the simulation (``stop_at_handoff``) with a sales-ready
+    ``Finish``; otherwise it goes on, and a wait for people with no events left ends it unfinished.
     """
     result = Simulation(journey=journey)
     counter = itertools.count()
@@ -76,18 +91,26 @@ def run(
     now = start
     for _ in range(max_commands):
         command = engine.advance(result.journey, now)
-        if isinstance(command, SendTouch):
+        if stop_at_handoff and result.journey.phase is Phase.handoff:
+            result.finish = Finish(outcome=Outcome.sales_ready, stage=result.journey.stage)
+            break
+        if isinstance(command, Assign):
+            engine.on_assigned(result.journey, assign(command.request), now)
+        elif isinstance(command, SendTouch):
             result.touches.append(SentTouch(now, command.touch))
             engine.on_touch_result(result.journey, TouchResult(), now)
             for event in respond(result.journey, command.touch, now) if respond else ():
                 heapq.heappush(queue, (event.at, next(counter), event))
         elif isinstance(command, Wait):
             wake = command.until
-            if queue and queue[0][0] < wake:
+            if wake is None and not queue:
+                break  # waiting for people, and nobody will come
+            if queue and (wake is None or queue[0][0] < wake):
                 at, _, event = heapq.heappop(queue)
                 now = max(now, at)
                 engine.on_event(result.journey, event, now)
             else:
+                assert wake is not None
                 now = wake
             if until is not None and now >= until:
                 break

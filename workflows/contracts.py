@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from nurture.cadence import Outcome
 from nurture.engine import Journey, Stage
@@ -19,6 +19,19 @@ class LeadJourneyInput(BaseModel):
     history_limit: int = Field(
         10_000, description="Continue as new past this many history events, even if not suggested"
     )
+
+
+class PauseLead(BaseModel):
+    """Hold a lead's touches (out of office until a date, or until resumed)."""
+
+    reason: str = Field("paused", min_length=1, max_length=500)
+    until: AwareDatetime | None = Field(None, description="Resume on its own at this time")
+
+
+class ResumeLead(BaseModel):
+    """Resume a paused lead now; planned times move by the time it was paused."""
+
+    reason: str = Field("resumed", min_length=1, max_length=500)
 
 
 class JourneyResult(BaseModel):

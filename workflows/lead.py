@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import timedelta
-from typing import Any
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from nurture import engine, visibility
+    from nurture.desk.models import CallTaskView, ClaimTask, CompleteTask, ReleaseTask
     from nurture.engine import (
+        ActionRefused,
+        Assign,
+        Assignment,
         ContinueAsNew,
         Finish,
         Journey,
@@ -25,8 +31,16 @@ with workflow.unsafe.imports_passed_through():
         Wait,
     )
     from nurture.events import EngagementEvent
-    from workflows.contracts import JourneyResult, LeadJourneyInput, touch_queue
+    from nurture.handoff import AcceptHandoff, CloseOpportunity, DeclineHandoff, HandoffView
+    from workflows.contracts import (
+        JourneyResult,
+        LeadJourneyInput,
+        PauseLead,
+        ResumeLead,
+        touch_queue,
+    )
 
+T = TypeVar("T")
 SEND_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
@@ -44,6 +58,7 @@ class LeadJourneyWorkflow:
         self.inbox: list[EngagementEvent] = list(input.inbox)
         self.history_limit = input.history_limit
         self.published: dict[Any, Any] = visibility.journey_values(input.journey)
+        self.woken = False
 
     @workflow.run
     async def run(self, input: LeadJourneyInput) -> JourneyResult:
@@ -67,7 +82,17 @@ class LeadJourneyWorkflow:
                 case Wait(until=until, summary=summary):
                     if self._history_is_long():
                         await self._continue_as_new()
-                    await self._sleep(until - workflow.now(), summary)
+                    await self._sleep(until - workflow.now() if until else None, summary)
+                case Assign(request=request):
+                    assignment = await workflow.execute_activity(
+                        "assign",
+                        request,
+                        result_type=Assignment,
+                        summary=_assign_summary(request),
+                        start_to_close_timeout=timedelta(minutes=1),
+                        retry_policy=SEND_RETRY,
+                    )
+                    engine.on_assigned(journey, assignment, workflow.now())
                 case LoadCadence(name=name):
                     loaded = await workflow.execute_activity(
                         "load_cadence",
@@ -78,7 +103,12 @@ class LeadJourneyWorkflow:
                         start_to_close_timeout=timedelta(minutes=1),
                     )
                     engine.on_cadence_loaded(
-                        journey, loaded.cadence, loaded.calendar, workflow.now()
+                        journey,
+                        loaded.cadence,
+                        loaded.calendar,
+                        workflow.now(),
+                        loaded.scoring,
+                        loaded.sales,
                     )
                 case ContinueAsNew():
                     await self._continue_as_new()
@@ -98,6 +128,109 @@ class LeadJourneyWorkflow:
         ):
             self.inbox.append(event)
 
+    # ------------------------------------------------------------ the call desk
+
+    @workflow.update
+    def claim_task(self, action: ClaimTask) -> CallTaskView:
+        """A rep takes the open call task from the team queue (first claim wins)."""
+        return self._act(lambda now: engine.claim_task(self.lead_journey, action, now))
+
+    @claim_task.validator
+    def _check_claim(self, action: ClaimTask) -> None:
+        engine.refuse_task_action(self.lead_journey, action, workflow.now())
+
+    @workflow.update
+    def release_task(self, action: ReleaseTask) -> CallTaskView:
+        """A rep puts the call task back into the team queue."""
+        return self._act(lambda now: engine.release_task(self.lead_journey, action, now))
+
+    @release_task.validator
+    def _check_release(self, action: ReleaseTask) -> None:
+        engine.refuse_task_action(self.lead_journey, action, workflow.now())
+
+    @workflow.update
+    def complete_task(self, action: CompleteTask) -> CallTaskView:
+        """A rep records the call's disposition; the journey goes where it leads."""
+        return self._act(lambda now: engine.complete_task(self.lead_journey, action, now))
+
+    @complete_task.validator
+    def _check_complete(self, action: CompleteTask) -> None:
+        engine.refuse_task_action(self.lead_journey, action, workflow.now())
+
+    @workflow.query
+    def call_task(self) -> CallTaskView | None:
+        """The open call task, if any."""
+        return engine.task_view(self.lead_journey)
+
+    # ------------------------------------------------------------ the sales handoff
+
+    @workflow.update
+    def accept_handoff(self, action: AcceptHandoff) -> HandoffView:
+        """Sales accepts the lead."""
+        return self._act(lambda now: engine.accept_handoff(self.lead_journey, action, now))
+
+    @accept_handoff.validator
+    def _check_accept(self, action: AcceptHandoff) -> None:
+        engine.refuse_handoff_action(self.lead_journey, action)
+
+    @workflow.update
+    def decline_handoff(self, action: DeclineHandoff) -> HandoffView:
+        """Sales declines the lead with a reason; it is recycled or disqualified."""
+        return self._act(lambda now: engine.decline_handoff(self.lead_journey, action, now))
+
+    @decline_handoff.validator
+    def _check_decline(self, action: DeclineHandoff) -> None:
+        engine.refuse_handoff_action(self.lead_journey, action)
+
+    @workflow.update
+    def close_opportunity(self, action: CloseOpportunity) -> HandoffView:
+        """An accepted lead became an opportunity, or was won or lost."""
+        return self._act(lambda now: engine.close_opportunity(self.lead_journey, action, now))
+
+    @close_opportunity.validator
+    def _check_close(self, action: CloseOpportunity) -> None:
+        engine.refuse_handoff_action(self.lead_journey, action)
+
+    @workflow.query
+    def handoff(self) -> HandoffView | None:
+        """The current (or last) handoff to sales."""
+        return engine.handoff_view(self.lead_journey)
+
+    # ------------------------------------------------------------ pause and resume
+
+    @workflow.update
+    def pause(self, action: PauseLead) -> str:
+        """Hold the lead's touches until a date or until resumed."""
+        return self._act(
+            lambda now: (
+                engine.pause(self.lead_journey, action.until, action.reason, now)
+                or self.lead_journey.timeline[-1].text
+            )
+        )
+
+    @pause.validator
+    def _check_pause(self, action: PauseLead) -> None:
+        engine.refuse_pause(self.lead_journey)
+        if action.until is not None and action.until <= workflow.now():
+            raise ActionRefused("the pause must end in the future")
+
+    @workflow.update
+    def resume(self, action: ResumeLead) -> str:
+        """Resume a paused lead; its plan moves by the time it was paused."""
+        return self._act(
+            lambda now: (
+                engine.resume(self.lead_journey, now, action.reason)
+                or self.lead_journey.timeline[-1].text
+            )
+        )
+
+    @resume.validator
+    def _check_resume(self, action: ResumeLead) -> None:
+        if self.lead_journey.paused is None:
+            raise ActionRefused(f"lead {self.lead_journey.lead.id} is not paused")
+
+    # ------------------------------------------------------------ reading
+
     @workflow.query
     def state(self) -> Journey:
         """The whole journey state."""
@@ -108,11 +241,22 @@ class LeadJourneyWorkflow:
         """Every touch, wait, event, branch and stage change so far."""
         return self.lead_journey.timeline
 
-    async def _sleep(self, delay: timedelta, summary: str) -> None:
+    def _act(self, action: Callable[[datetime], T]) -> T:
+        """Run a desk, sales or pause action on the journey and wake the main loop."""
+        try:
+            result = action(workflow.now())
+        except ActionRefused as exc:  # the validator passed, so this is a race: refuse cleanly
+            raise ApplicationError(str(exc), type="ActionRefused", non_retryable=True) from None
+        self.woken = True
+        self._publish()
+        return result
+
+    async def _sleep(self, delay: timedelta | None, summary: str) -> None:
         with contextlib.suppress(asyncio.TimeoutError):
             await workflow.wait_condition(
-                lambda: bool(self.inbox), timeout=delay, timeout_summary=summary
+                lambda: bool(self.inbox) or self.woken, timeout=delay, timeout_summary=summary
             )
+        self.woken = False
 
     def _apply_inbox(self) -> None:
         while self.inbox:
@@ -152,3 +296,10 @@ class LeadJourneyWorkflow:
             f"Stage **{journey.stage.value}** · score {journey.score}"
             f" · touches {journey.touches_sent}\n\nNext: {nxt}"
         )
+
+
+def _assign_summary(request: engine.AssignRequest) -> str:
+    what = "Hand off to sales" if request.purpose == "handoff" else "Assign call task"
+    if request.escalation:
+        what = "Escalate handoff (SLA breached)"
+    return f"{what} · {request.rule.replace('_', '-')} in {request.team}"

@@ -6,16 +6,19 @@ It shares one clock across workflows, so every test here runs one lead at a time
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
 
 import pytest
 import pytest_asyncio
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-from temporalio.client import Client, WorkflowHistory
+from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from nurture import visibility
+from nurture.handoff import HandoffView
 from nurture.settings import Settings
 from nurture.store import Store
 from nurture.temporal import test_server
@@ -71,3 +74,15 @@ async def run_histories(client: Client, wid: str, run_id: str | None) -> list[Wo
             else None
         )
     return histories
+
+
+async def assigned_handoff(
+    env: WorkflowEnvironment, handle: WorkflowHandle[Any, Any], tries: int = 50
+) -> HandoffView:
+    """The lead's handoff once an owner has been picked (time moves a second per try)."""
+    for _ in range(tries):
+        view = await handle.query("handoff", result_type=HandoffView | None)
+        if view is not None and view.owner is not None:
+            return view
+        await env.sleep(timedelta(seconds=1))
+    raise AssertionError(f"{handle.id} was not handed to an owner")

@@ -17,9 +17,10 @@ from temporalio.worker import Replayer
 
 from nurture.enrollment import new_journey, workflow_id
 from nurture.events import EngagementEvent, EventKind
+from nurture.handoff import AcceptHandoff, CloseOpportunity
 from nurture.settings import Settings
 from tests.conftest import ROOT, fixture_cadence, make_lead
-from tests.workflow.conftest import run_histories
+from tests.workflow.conftest import assigned_handoff, run_histories
 from worker import workflow_runner
 from workflows.contracts import LeadJourneyInput
 from workflows.lead import LeadJourneyWorkflow
@@ -30,7 +31,8 @@ HISTORIES = ROOT / "tests" / "histories"
 async def engaged_journey(
     env: WorkflowEnvironment, settings: Settings, lead_id: str
 ) -> list[WorkflowHistory]:
-    """Run a drip journey with an open on day 9 and a reply in cycle 2; every run's history."""
+    """Run a drip journey with an open on day 9 and a reply in cycle 2, accepted and won by
+    sales; every run's history."""
     lead = make_lead(lead_id)
     handle = await env.client.start_workflow(
         LeadJourneyWorkflow.run,
@@ -52,8 +54,17 @@ async def engaged_journey(
             id="reply-45", kind=EventKind.email_reply, lead_id=lead.id, at=datetime.now(UTC)
         ),
     )
+    handoff = await assigned_handoff(env, handle)
+    await handle.execute_update(
+        LeadJourneyWorkflow.accept_handoff,
+        AcceptHandoff(handoff_id=handoff.handoff_id, rep="sam.rep"),
+    )
+    await handle.execute_update(
+        LeadJourneyWorkflow.close_opportunity,
+        CloseOpportunity(handoff_id=handoff.handoff_id, rep="sam.rep", outcome="won"),
+    )
     result = await handle.result()
-    assert result.outcome == "sales_ready"
+    assert (result.outcome, result.stage) == ("sales_ready", "won")
     return await run_histories(env.client, handle.id, handle.first_execution_run_id)
 
 
