@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +18,13 @@ from nurture.cadence import (
     check_cadence,
     field_path,
     parse_cadence,
+    parse_model,
     step_kind,
 )
 from nurture.events import Channel
+from nurture.handoff import Recycle, SalesRules
 from nurture.render import Renderer, RenderError, sample_lead, touch_context
+from nurture.scoring import ScoringModel
 
 
 def _template_refs(cadence: Cadence) -> list[tuple[tuple[Any, ...], Channel, str]]:
@@ -73,16 +77,71 @@ def semantic_problems(
     return problems
 
 
+def _check_scoring(text: str, file: str, known: set[str]) -> list[Problem]:
+    try:
+        parse_model(text, file, ScoringModel, "a scoring file")
+    except CadenceError as exc:
+        return exc.problems
+    return []
+
+
+def _check_sales(text: str, file: str, known: set[str]) -> list[Problem]:
+    try:
+        rules = parse_model(text, file, SalesRules, "a sales file")
+    except CadenceError as exc:
+        return exc.problems
+    located = LocatedYaml(text)
+    targets: list[tuple[tuple[Any, ...], str]] = [
+        (("decline", reason.value, "recycle_to"), rule.recycle_to)
+        for reason, rule in rules.decline.items()
+        if isinstance(rule, Recycle)
+    ]
+    if rules.not_interested is not None:
+        targets.append((("not_interested", "recycle_to"), rules.not_interested.recycle_to))
+    problems = []
+    for loc, name in targets:
+        if name not in known:
+            line, column, _ = located.find(loc)
+            problems.append(
+                Problem(
+                    file=file,
+                    line=line,
+                    column=column,
+                    field=field_path(loc),
+                    message=f"no cadence named {name!r}",
+                )
+            )
+    return problems
+
+
+#: The files beside the cadences that have their own shape (see ``RULE_FILES``).
+RULE_CHECKS: dict[str, Callable[[str, str, set[str]], list[Problem]]] = {
+    "scoring": _check_scoring,
+    "sales": _check_sales,
+}
+
+
+def rule_files(directory: Path) -> list[Path]:
+    """The scoring and sales files present in a cadences folder."""
+    return [
+        directory / f"{stem}.yaml" for stem in RULE_CHECKS if (directory / f"{stem}.yaml").exists()
+    ]
+
+
 def validate_files(paths: list[Path], templates_dir: Path) -> tuple[list[Cadence], list[Problem]]:
-    """Validate cadence files; returns the good cadences and every problem found."""
+    """Validate cadence files (and scoring/sales files); returns the good cadences and every
+    problem found."""
     renderer = Renderer(templates_dir)
-    known = {p.stem for p in paths}
-    if paths:
-        known |= {p.stem for p in cadence_files(paths[0].parent)}
+    known = {p.stem for p in paths if p.stem not in RULE_CHECKS}
+    for folder in {p.parent for p in paths}:
+        known |= {p.stem for p in cadence_files(folder)}
     cadences: list[Cadence] = []
     problems: list[Problem] = []
     for path in paths:
         text = path.read_text(encoding="utf-8")
+        if path.stem in RULE_CHECKS:
+            problems.extend(RULE_CHECKS[path.stem](text, str(path), known))
+            continue
         try:
             cadence = parse_cadence(text, str(path))
         except CadenceError as exc:
