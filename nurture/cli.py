@@ -17,6 +17,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from nurture.desk.cli import reps_app, tasks_app
+from nurture.inbox_cli import app as inbox_app
 from nurture.settings import ROOT, Settings, get_settings
 
 app = typer.Typer(help="Multi-touch lead nurture cadences on Temporal.", no_args_is_help=True)
@@ -26,6 +28,9 @@ cadence_app = typer.Typer(
 lead_app = typer.Typer(help="Look at one lead's journey.", no_args_is_help=True)
 app.add_typer(cadence_app, name="cadence")
 app.add_typer(lead_app, name="lead")
+app.add_typer(inbox_app, name="inbox")
+app.add_typer(reps_app, name="reps")
+app.add_typer(tasks_app, name="tasks")
 console = Console()
 err = Console(stderr=True, soft_wrap=True)
 
@@ -38,11 +43,11 @@ def cadence_validate(
     files: Annotated[list[Path] | None, typer.Argument(help="Cadence files (default: all)")] = None,
 ) -> None:
     """Check cadence files: shape, steps, templates (rendered for a sample lead), references."""
-    from nurture.cadence import cadence_files
-    from nurture.validate import validate_files
+    from nurture.cadence import RULE_FILES, cadence_files
+    from nurture.validate import rule_files, validate_files
 
     settings = get_settings()
-    paths = files or cadence_files(settings.cadences_dir)
+    paths = files or [*cadence_files(settings.cadences_dir), *rule_files(settings.cadences_dir)]
     if not paths:
         err.print(f"no cadence files in {settings.cadences_dir}")
         raise typer.Exit(2)
@@ -54,8 +59,12 @@ def cadence_validate(
             f"[green]ok[/] {cadence.name} v{cadence.version}: {len(cadence.steps)} "
             f"steps, {cadence.touch_count()} touches × {cadence.cycles.count} cycles"
         )
+    bad = {problem.file for problem in problems}
+    for path in paths:
+        if path.stem in RULE_FILES and str(path) not in bad:
+            console.print(f"[green]ok[/] {path.name}")
     if problems:
-        err.print(f"{len(problems)} problem(s) in {len(paths) - len(good)} file(s)")
+        err.print(f"{len(problems)} problem(s) in {len(bad)} file(s)")
         raise typer.Exit(1)
 
 
@@ -78,7 +87,7 @@ def cadence_schema(
 
 async def _enroll(settings: Settings, csv_path: Path, cadence_name: str | None) -> bool:
     from nurture.cadence import cadence_files, find_cadence, load_cadence
-    from nurture.enrollment import enroll_many, read_leads
+    from nurture.enrollment import enroll_many, load_rules, read_leads
     from nurture.temporal import connect
 
     leads, errors = read_leads(csv_path)
@@ -102,6 +111,7 @@ async def _enroll(settings: Settings, csv_path: Path, cadence_name: str | None) 
             settings.task_queue,
             cadence=cadence,
             on_done=lambda: progress.advance(task),
+            rules=load_rules(settings.cadences_dir),
         )
     for error in report.rejected:
         err.print(f"[red]rejected[/] {csv_path}:{error}", highlight=False)
@@ -179,12 +189,18 @@ def lead_show(lead_id: str) -> None:
 
 
 async def _send_event(
-    settings: Settings, lead_id: str, kind: str, touch: str | None, points: int | None
-) -> None:
-    from nurture.enrollment import journey_handle
+    settings: Settings,
+    lead_id: str,
+    kind: str,
+    touch: str | None,
+    points: int | None,
+    data: dict[str, str | int | float | bool | None],
+) -> str:
+    """Accept the event into the inbox (so nothing is lost), then deliver it; its status."""
+    from nurture.delivery import Deliverer, TemporalLink
     from nurture.events import EngagementEvent, EventKind
-    from nurture.temporal import connect
-    from workflows.lead import LeadJourneyWorkflow
+    from nurture.inbox import Inbox, InboxItem
+    from nurture.store import Store
 
     event = EngagementEvent(
         id=f"cli-{uuid.uuid4()}",
@@ -193,9 +209,16 @@ async def _send_event(
         at=datetime.now(UTC),
         touch_id=touch,
         points=points,
+        data=data,
     )
-    client = await connect(settings)
-    await journey_handle(client, lead_id).signal(LeadJourneyWorkflow.event, event)
+    inbox = Inbox(Store(settings.store_url))
+    inbox.accept([InboxItem.of(event, "cli")])
+    report = await Deliverer(inbox, TemporalLink(settings)).deliver([event.id])
+    if report.delivered:
+        return "delivered"
+    if report.unknown_lead:
+        return f"kept in the inbox: no running journey for lead {lead_id}"
+    return f"kept in the inbox, to be delivered later: {report.error or 'Temporal unreachable'}"
 
 
 @app.command()
@@ -204,18 +227,39 @@ def event(
     kind: Annotated[str, typer.Argument(help="e.g. email.open, call.meeting_booked")],
     touch: Annotated[str | None, typer.Option(help="The touch id it answers")] = None,
     points: Annotated[int | None, typer.Option(help="Score change (score.adjusted)")] = None,
+    data: Annotated[
+        list[str] | None, typer.Option(help="KEY=VALUE, repeatable (e.g. page=/pricing)")
+    ] = None,
 ) -> None:
-    """Record an engagement event for a lead."""
+    """Record an engagement event for a lead (through the inbox: never lost)."""
     from nurture.events import EventKind
 
     if kind not in {k.value for k in EventKind}:
         err.print(f"unknown event kind {kind!r}; one of: {', '.join(k.value for k in EventKind)}")
         raise typer.Exit(2)
-    asyncio.run(_send_event(get_settings(), lead_id, kind, touch, points))
-    console.print(f"{kind} recorded for {lead_id}")
+    pairs = [item.partition("=") for item in data or []]
+    if any(not sep or not key for key, sep, _ in pairs):
+        err.print("--data takes KEY=VALUE")
+        raise typer.Exit(2)
+    fields: dict[str, str | int | float | bool | None] = {k: v for k, _, v in pairs}
+    status = asyncio.run(_send_event(get_settings(), lead_id, kind, touch, points, fields))
+    console.print(f"{kind} for {lead_id}: {status}")
+    if status != "delivered":
+        raise typer.Exit(1)
 
 
 # ---------------------------------------------------------------- running
+
+
+def _check_providers(settings: Settings) -> None:
+    """Stop with every provider setting problem listed (before anything starts)."""
+    from nurture.channels.registry import ConfigError, check_config
+
+    try:
+        check_config(settings)
+    except ConfigError as exc:
+        err.print(f"[red]error[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
 
 
 @app.command()
@@ -223,6 +267,7 @@ def worker() -> None:
     """Run a worker (lead workflows and touch activities)."""
     import worker as worker_module
 
+    _check_providers(get_settings())
     asyncio.run(worker_module.main())
 
 
@@ -293,6 +338,7 @@ def up(
     from nurture.temporal import start_dev_server
 
     settings = get_settings()
+    _check_providers(settings)
     server: subprocess.Popen[bytes] | None = None
     if _listening(settings.temporal_address):
         console.print(f"using the Temporal server already at {settings.temporal_address}")
