@@ -795,9 +795,18 @@ def refuse_task_action(
 ) -> None:
     """Raise ``ActionRefused`` with a clear message unless the desk action fits the open task."""
     t = journey.call_task
-    if t is None or journey.phase is not Phase.call_open or t.outcome is not None:
-        done = next((e for e in reversed(journey.timeline) if e.touch_id == action.task_id), None)
-        if done is not None and done.kind == "call":
+    if t is not None and t.touch_id == action.task_id and t.outcome is not None:
+        raise ActionRefused(f"task {t.touch_id} is closed: already completed ({t.outcome.value})")
+    if t is None or journey.phase is not Phase.call_open:
+        done = next(
+            (
+                e
+                for e in reversed(journey.timeline)
+                if e.touch_id == action.task_id and e.text.startswith("Call task")
+            ),
+            None,
+        )
+        if done is not None:
             raise ActionRefused(f"task {action.task_id} is closed: {done.text}")
         raise ActionRefused(f"lead {journey.lead.id} has no open call task {action.task_id}")
     if action.task_id != t.touch_id:
