@@ -2,6 +2,8 @@
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
+# Prism serves the providers' OpenAPI specs for the contract tests (tests/channels); from npm.
+PRISM := .ci/node/node_modules/.bin/prism
 
 .PHONY: up test install lint bench
 
@@ -13,6 +15,9 @@ $(BIN)/nurture: pyproject.toml
 
 install: $(BIN)/nurture
 
+$(PRISM):
+	npm install --no-save --prefix .ci/node @stoplight/prism-cli@5
+
 up: install
 	$(BIN)/nurture up
 
@@ -20,10 +25,11 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint
+test: lint $(PRISM)
 	$(BIN)/nurture cadence validate
 	bash .ci/pytest-guarded $(BIN)/pytest
 
 bench: install
 	$(BIN)/python -m bench.enrollment
 	$(BIN)/python -m bench.touches
+	$(BIN)/python -m bench.desk

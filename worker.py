@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.desk import DeskActivities
 from activities.touches import TouchActivities
+from nurture.channels.registry import ConfigError, check_config, providers, queue_rates
 from nurture.events import Channel
 from nurture.settings import Settings, get_settings
 from nurture.temporal import connect
@@ -61,14 +64,21 @@ def build_worker(
     settings: Settings,
     executor: ThreadPoolExecutor,
     touches: TouchActivities | None = None,
+    desk: DeskActivities | None = None,
 ) -> NurtureWorker:
-    """Workers for lead journeys on the settings' task queue and for each channel's sends."""
+    """Workers for lead journeys on the settings' task queue and for each channel's sends.
+
+    Each channel's queue is rate-limited server-side (``max_task_queue_activities_per_second``,
+    shared by every worker) at its provider's configured rate.
+    """
     touches = touches or TouchActivities.from_settings(settings)
+    desk = desk or DeskActivities(touches.store, settings)
+    rates = queue_rates(settings)
     journeys = Worker(
         client,
         task_queue=settings.task_queue,
         workflows=[LeadJourneyWorkflow],
-        activities=[touches.load_cadence],
+        activities=[touches.load_cadence, desk.assign],
         activity_executor=executor,
         max_concurrent_activities=executor._max_workers,
         workflow_runner=workflow_runner(),
@@ -80,6 +90,7 @@ def build_worker(
             activities=[touches.deliver_touch],
             activity_executor=executor,
             max_concurrent_activities=executor._max_workers,
+            max_task_queue_activities_per_second=rates[channel],
         )
         for channel in Channel
     ]
@@ -87,12 +98,18 @@ def build_worker(
 
 
 async def main() -> None:
-    """Run a worker until interrupted."""
+    """Check the provider configuration, then run a worker until interrupted."""
     settings = get_settings()
+    check_config(settings)
+    routes = ", ".join(f"{c.value} → {p}" for c, p in providers(settings).items())
+    print(f"nurture worker: {routes}", file=sys.stderr, flush=True)
     client = await connect(settings)
     with ThreadPoolExecutor(ACTIVITY_THREADS) as executor:
         await build_worker(client, settings, executor).run()
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except ConfigError as exc:
+        sys.exit(f"nurture worker: {exc}")

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 
 from temporalio import activity
 
 from nurture.cadence import find_cadence
+from nurture.channels.base import Sender, settled_result
 from nurture.channels.outbox import OutboxChannel
+from nurture.channels.registry import build_channels
 from nurture.engine import LoadedCadence, LoadRequest, Touch, TouchResult
-from nurture.enrollment import snapshot_calendar
+from nurture.enrollment import load_rules, snapshot_calendar
+from nurture.events import Channel
 from nurture.render import Renderer, RenderError, touch_context
 from nurture.settings import Settings
 from nurture.store import Store
@@ -19,28 +23,40 @@ from nurture.store import Store
 class TouchActivities:
     """The side effects of a journey, bound to one store and one templates folder."""
 
-    def __init__(self, store: Store, templates_dir: Path, cadences_dir: Path) -> None:
+    def __init__(
+        self,
+        store: Store,
+        templates_dir: Path,
+        cadences_dir: Path,
+        channels: Mapping[Channel, Sender] | None = None,
+    ) -> None:
+        """``channels`` picks the adapter per channel (default: the outbox for every one)."""
         self.store = store
         self.renderer = Renderer(templates_dir)
         self.cadences_dir = cadences_dir
-        self.outbox = OutboxChannel(store)
+        outbox = OutboxChannel(store)
+        self.channels: dict[Channel, Sender] = {c: outbox for c in Channel}
+        self.channels.update(channels or {})
+        self.channels[Channel.call] = outbox  # the call desk reads call tasks from the outbox
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TouchActivities:
-        """Activities on the configured store, templates and cadences."""
-        return cls(Store(settings.store_url), settings.templates_dir, settings.cadences_dir)
+        """Activities on the configured store, templates, cadences and providers."""
+        store = Store(settings.store_url)
+        channels = build_channels(settings, store)
+        return cls(store, settings.templates_dir, settings.cadences_dir, channels)
 
     @activity.defn(name="deliver_touch")
     def deliver_touch(self, touch: Touch) -> TouchResult:
-        """Render a touch from its templates and send it through its channel, at most once."""
+        """Render a touch and send it through its channel's adapter, at most once per touch id.
+
+        A touch the ledger already settled (sent, failed, unknown) returns that result; one an
+        earlier attempt left in flight is resumed by the adapter (see nurture/channels/base.py).
+        """
         done = self.store.get_touch(touch.touch_id)
-        if done is not None:
-            return TouchResult(
-                status="sent",
-                provider=done.provider,
-                provider_id=done.provider_id,
-                subject=done.subject,
-            )
+        settled = settled_result(done) if done is not None else None
+        if settled is not None:
+            return settled
         context = touch_context(
             touch.lead,
             cadence=touch.cadence,
@@ -60,12 +76,16 @@ class TouchActivities:
         except RenderError as exc:
             activity.logger.warning("touch %s not rendered: %s", touch.touch_id, exc)
             return TouchResult(status="skipped", error=str(exc))
-        return self.outbox.send(touch, rendered)
+        return self.channels[touch.channel].send(touch, rendered)
 
     @activity.defn(name="load_cadence")
     def load_cadence(self, request: LoadRequest) -> LoadedCadence:
         """Load a cadence file by name with the lead's calendar (for a recycle)."""
         cadence = find_cadence(self.cadences_dir, request.name)
+        rules = load_rules(self.cadences_dir)
         return LoadedCadence(
-            cadence=cadence, calendar=snapshot_calendar(request.lead, cadence, date.today())
+            cadence=cadence,
+            calendar=snapshot_calendar(request.lead, cadence, date.today()),
+            scoring=rules.scoring,
+            sales=rules.sales,
         )

@@ -46,16 +46,35 @@ class Settings(BaseSettings):
     twilio_auth_token: str | None = Field(None, description="Twilio auth token (also verifies)")
     twilio_api_base: str | None = Field(None, description="Twilio API base URL (tests: a mock)")
     twilio_from: str | None = Field(None, description="Default caller id / SMS sender, E.164")
-    twilio_rate: float | None = Field(None, description="Max Twilio calls + messages per second")
+    twilio_rate: float | None = Field(
+        None, description="Max Twilio requests per second, on each of the SMS and voicemail queues"
+    )
     lob_api_key: str | None = Field(None, description="Lob API key (direct mail)")
     lob_host: str = Field("https://api.lob.com/v1", description="Lob API host")
+    lob_from_address: str | None = Field(
+        None, description="Lob address id (adr_...) of the return address letters need"
+    )
     lob_webhook_secret: str | None = Field(None, description="Lob webhook signing secret")
     lob_rate: float | None = Field(None, description="Max Lob requests per second")
+
+    crm_webhook_url: str | None = Field(
+        None, description="URL that gets each sales handoff as a POST of JSON (e.g. your CRM)"
+    )
 
     # The generic engagement endpoint ``POST /events``: a bearer token, an HMAC secret, or both.
     events_token: str | None = Field(None, description="Bearer token accepted by POST /events")
     events_hmac_secret: str | None = Field(
         None, description="Secret for X-Nurture-Signature (HMAC-SHA256 of the body) on /events"
+    )
+
+    # The call desk's login sessions (a signed cookie).
+    session_secret: str | None = Field(
+        None,
+        description="Key that signs desk session cookies; set it in production (default: a "
+        "random key per process, so a restart logs everyone out)",
+    )
+    session_https_only: bool = Field(
+        False, description="Send the desk session cookie over HTTPS only (set behind TLS)"
     )
 
     @property

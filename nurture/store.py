@@ -1,5 +1,10 @@
 """The small SQL store: the touch ledger (which doubles as the local outbox).
 
+A touch row's ``status`` is ``sent`` for the outbox; provider sends move through
+``sending`` (claimed before the provider call) -> ``sent`` | ``failed`` | ``pending`` (certainly
+not sent, safe to send again) | ``unknown`` (the provider may or may not have it; never resent).
+See ``nurture/channels/base.py``.
+
 One declarative :class:`Base` holds every table, so later tables (the webhook inbox) are created
 by the same :meth:`Store.__init__`. Works on SQLite (a file in ``data_dir`` by default) and on
 PostgreSQL.
@@ -7,9 +12,11 @@ PostgreSQL.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime
+from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, Literal
 
 from sqlalchemy import (
     DateTime,
@@ -24,6 +31,7 @@ from sqlalchemy import (
     func,
     make_url,
     select,
+    update,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -31,7 +39,18 @@ from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 from sqlalchemy.sql import Select
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["Base", "Store", "TouchRecord", "UTCDateTime", "utcnow"]
+__all__ = ["KEEP", "TOUCH_STATUSES", "Base", "Store", "TouchRecord", "UTCDateTime", "utcnow"]
+
+#: Every status a touch row can have (see the module docstring).
+TOUCH_STATUSES: Final = ("sending", "pending", "sent", "failed", "unknown")
+
+
+class _Keep(Enum):
+    KEEP = "keep"
+
+
+#: "Leave this column as it is" for :meth:`Store.update_touch`.
+KEEP: Final = _Keep.KEEP
 
 
 def utcnow() -> datetime:
@@ -220,6 +239,44 @@ class Store:
         """The touch with this id, or ``None``."""
         with self.session() as session:
             return session.get(TouchRecord, touch_id)
+
+    def update_touch(
+        self,
+        touch_id: str,
+        status: str,
+        *,
+        expect: Collection[str] | None = None,
+        provider_id: str | Literal[_Keep.KEEP] | None = KEEP,
+        error: str | Literal[_Keep.KEEP] | None = KEEP,
+        sent_at: datetime | Literal[_Keep.KEEP] | None = KEEP,
+    ) -> bool:
+        """Set a touch's status (and the given columns); True if a row changed.
+
+        With ``expect``, only a row whose current status is one of those changes: a
+        compare-and-set, so two attempts can never both claim the same touch.
+        """
+        if status not in TOUCH_STATUSES:
+            raise ValueError(f"unknown touch status {status!r}")
+        values: dict[str, Any] = {"status": status}
+        if provider_id is not KEEP:
+            values["provider_id"] = provider_id
+        if error is not KEEP:
+            values["error"] = error
+        if sent_at is not KEEP:
+            values["sent_at"] = _as_utc(sent_at)
+        query = update(TouchRecord).where(TouchRecord.touch_id == touch_id).values(**values)
+        if expect is not None:
+            query = query.where(TouchRecord.status.in_(list(expect)))
+        with self.session() as session, session.begin():
+            return bool(session.execute(query).rowcount)
+
+    def touch_by_provider_id(self, provider: str, provider_id: str) -> TouchRecord | None:
+        """The touch a provider's id (message SID, letter id...) was recorded for, if any."""
+        query = select(TouchRecord).where(
+            TouchRecord.provider == provider, TouchRecord.provider_id == provider_id
+        )
+        with self.session() as session:
+            return session.scalars(query.limit(1)).first()
 
     def list_touches(
         self,

@@ -47,6 +47,13 @@ class OutboxChannel:
             body_html=rendered.html,
             summary=touch.summary,
         )
+        if row.status != "sent":  # a provider's attempt, from before the outbox took over
+            why = f"{row.status} through {row.provider}; the outbox does not resend it"
+            return TouchResult(
+                status="failed" if row.status == "failed" else "skipped",
+                provider=row.provider,
+                error=row.error or why,
+            )
         return TouchResult(
             status="sent", provider=row.provider, provider_id=row.provider_id, subject=row.subject
         )

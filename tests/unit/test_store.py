@@ -263,3 +263,28 @@ def test_in_memory_sqlite_shared_across_threads() -> None:
         assert s.count_touches() == 1
     finally:
         s.close()
+
+
+def test_update_touch_is_a_compare_and_set(store: Store) -> None:
+    store.record_touch(**touch_fields("t", status="sending", provider_id=None, sent_at=None))
+    assert store.update_touch("t", "pending", expect=("sending",), error="429") is True
+    assert store.update_touch("t", "sending", expect=("sending",)) is False  # lost the race
+    assert store.update_touch("t", "sending", expect=("pending",)) is True
+    row = store.get_touch("t")
+    assert row is not None and (row.status, row.error) == ("sending", "429")  # error kept
+    sent_at = T0 + timedelta(minutes=1)
+    assert store.update_touch("t", "sent", provider_id="SM1", error=None, sent_at=sent_at)
+    row = store.get_touch("t")
+    assert row is not None
+    assert (row.status, row.provider_id, row.error, row.sent_at) == ("sent", "SM1", None, sent_at)
+    assert store.update_touch("nope", "sent") is False
+    with pytest.raises(ValueError, match="unknown touch status"):
+        store.update_touch("t", "delivered")
+
+
+def test_touch_by_provider_id(store: Store) -> None:
+    store.record_touch(**touch_fields("a", provider="twilio", provider_id="SM1"))
+    store.record_touch(**touch_fields("b", provider="outbox", provider_id="SM2"))
+    found = store.touch_by_provider_id("twilio", "SM1")
+    assert found is not None and found.touch_id == "a"
+    assert store.touch_by_provider_id("twilio", "SM2") is None

@@ -1,0 +1,164 @@
+"""Email through SendGrid v3 Mail Send (the ``sendgrid`` SDK).
+
+Delivery guarantee: at most once. SendGrid has no idempotency key and no API to look a message
+up by our touch id, so an attempt whose outcome is unclear (timeout, reset, 500/502/504, or a
+worker that died during the call) is never resent: the touch becomes ``unknown`` and is skipped
+with the reason on the journey. Requests that certainly did not reach SendGrid (connection
+refused, DNS failure) and 429/503 answers are retried.
+"""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import urllib.error
+from typing import Any
+
+from python_http_client.exceptions import HTTPError
+from sendgrid import SendGridAPIClient
+from sendgrid.helpers.mail import (
+    Asm,
+    Category,
+    ClickTracking,
+    CustomArg,
+    From,
+    GroupId,
+    HtmlContent,
+    Mail,
+    OpenTracking,
+    Personalization,
+    PlainTextContent,
+    ReplyTo,
+    Subject,
+    To,
+    TrackingSettings,
+)
+
+from nurture.channels.base import (
+    HTTP_TIMEOUT,
+    Decision,
+    NotSent,
+    ProviderChannel,
+    Rejected,
+    Unclear,
+    Unknown,
+    Unsendable,
+    retry_after,
+)
+from nurture.engine import Touch
+from nurture.render import Rendered
+from nurture.settings import Settings
+from nurture.store import Store, TouchRecord
+
+#: Answers after which SendGrid has certainly not queued the message.
+NOT_QUEUED = frozenset({429, 503})
+
+
+def build_mail(touch: Touch, rendered: Rendered, unsubscribe_group: int | None) -> Mail:
+    """The Mail Send request of an email touch (raises ``Unsendable`` if it cannot be built)."""
+    sender, lead = touch.sender or {}, touch.lead
+    if not sender.get("email"):
+        raise Unsendable(f"cadence {touch.cadence} has no sender for emails")
+    if not lead.email:
+        raise Unsendable("no email address")
+    if not (rendered.subject and (rendered.text or rendered.html)):
+        raise Unsendable("the email template rendered no subject or no body")
+    mail = Mail()
+    mail.from_email = From(sender["email"], sender.get("name") or None)
+    if sender.get("reply_to"):
+        mail.reply_to = ReplyTo(sender["reply_to"])
+    mail.subject = Subject(rendered.subject)
+    person = Personalization()
+    person.add_to(To(lead.email, lead.full_name or None))
+    # Per personalization: the spec refuses the message-level object; events echo them back.
+    person.add_custom_arg(CustomArg("touch_id", touch.touch_id))
+    person.add_custom_arg(CustomArg("lead_id", lead.id))
+    mail.add_personalization(person)
+    if rendered.text:
+        mail.add_content(PlainTextContent(rendered.text))
+    if rendered.html:
+        mail.add_content(HtmlContent(rendered.html))
+    for category in (touch.cadence, f"{touch.cadence}:{touch.step_id}"):
+        mail.add_category(Category(category[:255]))
+    if unsubscribe_group is not None:
+        mail.asm = Asm(GroupId(unsubscribe_group))
+    tracking = TrackingSettings()
+    tracking.click_tracking = ClickTracking(enable=True, enable_text=False)
+    tracking.open_tracking = OpenTracking(enable=True)
+    mail.tracking_settings = tracking
+    return mail
+
+
+def _reason(exc: HTTPError) -> str:
+    """SendGrid's own words for an error answer (its ``errors[].message``)."""
+    try:
+        body = exc.to_dict
+        messages = [e.get("message") for e in body.get("errors", []) if isinstance(e, dict)]
+    except (ValueError, AttributeError, TypeError):
+        messages = []
+    detail = "; ".join(m for m in messages if m) or exc.reason or "error"
+    return f"SendGrid {exc.status_code}: {detail}"
+
+
+class SendGridChannel(ProviderChannel[dict[str, Any]]):
+    """Emails through SendGrid: HTML + text, custom args, categories, ASM group, tracking."""
+
+    name = "sendgrid"
+
+    def __init__(
+        self,
+        store: Store,
+        api: SendGridAPIClient,
+        *,
+        unsubscribe_group: int | None = None,
+        timeout: float = HTTP_TIMEOUT,
+    ) -> None:
+        super().__init__(store)
+        self.api = api
+        self.unsubscribe_group = unsubscribe_group
+        self.timeout = timeout
+
+    @classmethod
+    def from_settings(cls, settings: Settings, store: Store) -> SendGridChannel:
+        """The adapter for the configured key and host."""
+        assert settings.sendgrid_api_key
+        api = SendGridAPIClient(settings.sendgrid_api_key, host=settings.sendgrid_host)
+        return cls(store, api, unsubscribe_group=settings.sendgrid_unsubscribe_group)
+
+    def prepare(self, touch: Touch, rendered: Rendered) -> dict[str, Any]:
+        """The Mail Send JSON body."""
+        body: dict[str, Any] = build_mail(touch, rendered, self.unsubscribe_group).get()
+        return body
+
+    def submit(self, touch: Touch, request: dict[str, Any]) -> str | None:
+        """POST /v3/mail/send; the ``X-Message-Id`` SendGrid answers with."""
+        try:
+            response = self.api.client.mail.send.post(request_body=request, timeout=self.timeout)
+        except HTTPError as exc:
+            if exc.status_code in NOT_QUEUED:
+                raise NotSent(_reason(exc), retry_after(exc.headers.get("Retry-After"))) from exc
+            if exc.status_code >= 500:
+                raise Unclear(_reason(exc)) from exc
+            raise Rejected(_reason(exc)) from exc
+        except urllib.error.URLError as exc:
+            # urllib wraps failures to connect (and to send) in URLError.
+            if isinstance(exc.reason, ConnectionRefusedError | socket.gaierror):
+                raise NotSent(f"SendGrid unreachable: {exc.reason}") from exc
+            raise Unclear(f"SendGrid request failed: {exc.reason}") from exc
+        except (TimeoutError, OSError, http.client.HTTPException) as exc:
+            raise Unclear(f"SendGrid answer lost: {exc!r}") from exc
+        if response.status_code not in (200, 202):
+            raise Unclear(f"SendGrid answered {response.status_code}")
+        message_id = response.headers.get("X-Message-Id") if response.headers else None
+        return str(message_id) if message_id else None
+
+    def reconcile(self, touch: Touch, row: TouchRecord, request: dict[str, Any]) -> Decision:
+        """No lookup by touch id exists: an unfinished attempt is settled as unknown."""
+        cause = row.error or "the worker stopped during the SendGrid request"
+        return Unknown(
+            f"delivery unknown ({cause}); not resent, to never send it twice "
+            "(a SendGrid event carrying this touch id will show whether it went out)"
+        )
+
+
+__all__ = ["SendGridChannel", "build_mail"]
