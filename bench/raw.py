@@ -7,9 +7,10 @@ almost nothing per run (the journey's module passes its heavy imports through, t
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from temporalio import activity, workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributeKey
 
 #: The journey's retry policy for sends (workflows/lead.py), repeated so the sandbox imports less.
 RETRY = RetryPolicy(
@@ -50,3 +51,40 @@ class RawTouchesWorkflow:
                 retry_policy=RETRY,
             )
         return touches
+
+
+#: The desk's search attribute a claim changes (repeated from nurture.visibility: SDK-only module).
+CALL_TASK_ASSIGNEE = SearchAttributeKey.for_keyword("CallTaskAssignee")
+
+
+@workflow.defn(name="BenchDeskTask")
+class DeskTaskWorkflow:
+    """One open call task and nothing else (the call-desk baseline): waits, answers the desk's
+    ``call_task`` query, and takes a ``claim_task`` update (first claim wins)."""
+
+    @workflow.init
+    def __init__(self, task: dict[str, Any]) -> None:
+        self.task = dict(task)
+
+    @workflow.run
+    async def run(self, task: dict[str, Any]) -> None:
+        await workflow.wait_condition(lambda: False)
+
+    @workflow.query
+    def call_task(self) -> dict[str, Any]:
+        """The task, shaped like the desk's ``CallTaskView``."""
+        return self.task
+
+    @workflow.update
+    def claim_task(self, action: dict[str, Any]) -> dict[str, Any]:
+        """Give the task to the claiming rep."""
+        self.task["assignee"] = self.task["claimed_by"] = action["rep"]
+        workflow.upsert_search_attributes([CALL_TASK_ASSIGNEE.value_set(action["rep"])])
+        return self.task
+
+    @claim_task.validator
+    def _check_claim(self, action: dict[str, Any]) -> None:
+        if self.task.get("assignee"):
+            raise ValueError(
+                f"task {self.task['task_id']} is already claimed by {self.task['assignee']}"
+            )

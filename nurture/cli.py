@@ -18,7 +18,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from nurture.desk.cli import reps_app, tasks_app
+from nurture.handoff_cli import handoff_app
 from nurture.inbox_cli import app as inbox_app
+from nurture.pause_cli import register as register_pause_commands
 from nurture.settings import ROOT, Settings, get_settings
 
 app = typer.Typer(help="Multi-touch lead nurture cadences on Temporal.", no_args_is_help=True)
@@ -31,6 +33,8 @@ app.add_typer(lead_app, name="lead")
 app.add_typer(inbox_app, name="inbox")
 app.add_typer(reps_app, name="reps")
 app.add_typer(tasks_app, name="tasks")
+app.add_typer(handoff_app, name="handoff")
+register_pause_commands(lead_app, cadence_app)  # lead/cadence pause and resume
 console = Console()
 err = Console(stderr=True, soft_wrap=True)
 
@@ -324,6 +328,8 @@ async def _run_all(settings: Settings, demo: Path | None) -> None:
             f"  Temporal Web UI   http://localhost:{settings.ui_port}/namespaces/"
             f"{settings.temporal_namespace}/workflows  (each lead is a workflow lead-<id>)\n"
             f"  Outbox (web app)  http://{settings.web_host}:{settings.web_port}/outbox\n"
+            f"  Call desk         http://{settings.web_host}:{settings.web_port}/desk"
+            f"  (reps: nurture reps load; nurture reps password USERNAME)\n"
             f"  A lead's journey  nurture lead show <id>\n"
             f"Press Ctrl-C to stop."
         )

@@ -97,18 +97,23 @@ def get_app_settings(request: Request) -> Settings:
     return settings
 
 
-async def get_client(request: Request) -> Client:
-    """Dependency: the app's Temporal client, connected on first use (Temporal may start later).
+async def app_client(app: FastAPI) -> Client:
+    """The app's Temporal client, connected on first use (Temporal may start later).
 
     Tests may put a ready client in ``app.state.client``.
     """
-    state = request.app.state
+    state = app.state
     if getattr(state, "client", None) is None:
         async with state.client_lock:
             if getattr(state, "client", None) is None:
                 state.client = await connect(state.settings)
     client: Client = state.client
     return client
+
+
+async def get_client(request: Request) -> Client:
+    """Dependency: the app's Temporal client (see :func:`app_client`)."""
+    return await app_client(request.app)
 
 
 StoreDep = Annotated[Store, Depends(get_store)]
@@ -121,7 +126,9 @@ def create_app(
 ) -> FastAPI:
     """Build the web app on ``store`` (default: ``Store(settings.store_url)``) and ``client``
     (default: connect to ``settings.temporal_address`` on first use)."""
-    from nurture.web import outbox
+    from nurture.delivery import Deliverer, DeliveryLoop, TemporalLink
+    from nurture.inbox import Inbox
+    from nurture.web import desk, handoffs, inbox, outbox, webhooks
 
     if settings is None:
         settings = get_settings()
@@ -130,9 +137,11 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.delivery_loop.start()
         try:
             yield
         finally:
+            await app.state.delivery_loop.stop()
             app.state.store.close()
 
     app = FastAPI(title="nurture", lifespan=lifespan)
@@ -140,8 +149,18 @@ def create_app(
     app.state.store = store
     app.state.client = client
     app.state.client_lock = asyncio.Lock()
+    # Incoming events: the inbox first, then delivery to the journeys; while Temporal is down
+    # events stay pending and the loop retries.
+    app.state.inbox = Inbox(store)
+    link = TemporalLink(settings, connect=lambda _: app_client(app))
+    app.state.deliverer = Deliverer(app.state.inbox, link)
+    app.state.delivery_loop = DeliveryLoop(app.state.deliverer)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(outbox.router)
+    app.include_router(inbox.router)
+    app.include_router(webhooks.router)
+    desk.install(app, settings)  # sessions, rep directory, /desk pages
+    app.include_router(handoffs.router)  # /handoffs pages (behind the desk login)
 
     @app.get("/", include_in_schema=False)
     def index() -> RedirectResponse:

@@ -1,0 +1,84 @@
+"""Headless Debian Chromium (Playwright's Python package, never `playwright install`) against the
+web app served by uvicorn on a free loopback port, over a dev server and a worker."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+import uvicorn
+from fastapi import FastAPI
+from playwright.async_api import Browser, async_playwright
+
+from nurture.settings import Settings
+from nurture.web.app import create_app
+from tests.conftest import FIXTURE_CADENCES, FIXTURE_TEMPLATES, ROOT
+from tests.desk.conftest import Desk, desk, dev_env  # noqa: F401  (fixtures used here)
+
+pytestmark = [pytest.mark.browser, pytest.mark.devserver]
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "tests" / "artifacts"
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    """One headless Chromium for the session."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-background-networking"],
+        )
+        yield launched
+        await launched.close()
+
+
+def free_port() -> int:
+    """A port nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def serving(app: FastAPI) -> Iterator[str]:
+    """Serve ``app`` with uvicorn in a thread; yields its base URL."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the web app did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
+@pytest.fixture
+def web(desk: Desk, tmp_path: Path) -> Iterator[str]:  # noqa: F811
+    """The whole web app on the desk's store and dev server; yields its base URL."""
+    settings = Settings(
+        temporal_address=desk.client.service_client.config.target_host,
+        data_dir=tmp_path,
+        database_url=desk.store.url,
+        templates_dir=FIXTURE_TEMPLATES,
+        cadences_dir=FIXTURE_CADENCES,
+        session_secret="browser-tests-" + "x" * 32,
+    )
+    with serving(create_app(settings, desk.store)) as url:
+        yield url
