@@ -26,7 +26,7 @@ err = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
 
 if TYPE_CHECKING:  # imported lazily at run time (keeps `nurture --help` fast)
-    from nurture.desk.reps import RepDirectory
+    from nurture.desk.reps import Rep, RepDirectory, Team
     from nurture.desk.tasks import DeskService
 
 
@@ -157,6 +157,14 @@ def reps_deactivate(username: str) -> None:
     console.print(f"{username} deactivated")
 
 
+def _manager_of(rep: Rep, teams: dict[str, Team]) -> str:
+    """A rep's manager: their own, else their team's (managers: none)."""
+    if rep.is_manager:
+        return rep.manager or ""
+    team = teams.get(rep.queue)
+    return rep.manager or (team.manager if team else None) or ""
+
+
 @reps_app.command("list")
 def reps_list(queue: Annotated[str | None, typer.Option(help="Only this queue")] = None) -> None:
     """The reps and managers, by queue."""
@@ -174,7 +182,7 @@ def reps_list(queue: Annotated[str | None, typer.Option(help="Only this queue")]
             rep.role,
             rep.timezone,
             rep.hours,
-            rep.manager or (teams[rep.queue].manager if rep.queue in teams else None) or "",
+            _manager_of(rep, teams),
             ("password set" if rep.has_password else "no password")
             + ("" if rep.active else ", inactive"),
         )

@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from temporalio.client import (
     Client,
     WorkflowExecution,
+    WorkflowHandle,
     WorkflowQueryFailedError,
     WorkflowQueryRejectedError,
     WorkflowUpdateFailedError,
@@ -39,12 +40,16 @@ from nurture.store import Store
 __all__ = [
     "DeskError",
     "DeskService",
+    "Load",
     "TaskBoard",
     "TaskDetail",
     "TaskRow",
+    "TeamOverview",
+    "board",
     "may_act",
     "may_claim",
     "may_view",
+    "owner_of",
 ]
 
 #: At most this many tasks are listed (one visibility call; pages of PAGE_SIZE).
@@ -381,7 +386,7 @@ class DeskService:
 
     # ------------------------------------------------------------ one task
 
-    def _handle(self, lead_id: str) -> Any:
+    def _handle(self, lead_id: str) -> WorkflowHandle[Any, Any]:
         return self.client.get_workflow_handle(f"{WORKFLOW_PREFIX}{lead_id}")
 
     async def task(self, lead_id: str) -> CallTaskView:
@@ -458,8 +463,8 @@ class DeskService:
         self,
         lead_id: str,
         what: str,
-        call: Callable[[Any], Awaitable[T]],
-        handle: Any | None = None,
+        call: Callable[[WorkflowHandle[Any, Any]], Awaitable[T]],
+        handle: WorkflowHandle[Any, Any] | None = None,
     ) -> T:
         """Run one workflow call, turning Temporal's errors into a :class:`DeskError`."""
         try:
