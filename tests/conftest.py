@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from temporalio.client import Client
@@ -16,6 +18,8 @@ from nurture.leads import Lead, PostalAddress
 from nurture.settings import Settings
 from nurture.store import Store
 from worker import build_worker
+
+T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -68,3 +72,17 @@ async def running_worker(client: Client, store: Store, threads: int = 8) -> Asyn
     with ThreadPoolExecutor(threads) as executor:
         async with build_worker(client, settings, executor, touches):
             yield settings
+
+
+async def eventually(
+    check: Callable[[], Awaitable[T]], *, timeout: float = 20, every: float = 0.2
+) -> T:
+    """Poll ``check`` until it returns something truthy (visibility is eventually consistent)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"still {result!r} after {timeout:.0f}s")
+        await asyncio.sleep(every)

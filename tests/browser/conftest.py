@@ -30,7 +30,7 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 async def browser() -> AsyncIterator[Browser]:
     """One headless Chromium for the session."""
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+        pytest.fail(f"no Chromium at {CHROMIUM}: apt-get install chromium (.ci/run does)")
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(
             executable_path=CHROMIUM,

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import itertools
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -37,7 +37,7 @@ from nurture.leads import Lead
 from nurture.settings import Settings
 from nurture.store import Store
 from nurture.temporal import temporal_cli
-from tests.conftest import FIXTURE_CADENCES, make_lead, running_worker
+from tests.conftest import FIXTURE_CADENCES, eventually, make_lead, running_worker
 
 pytestmark = pytest.mark.devserver
 T = TypeVar("T")
@@ -92,20 +92,6 @@ def desk_cadence(
     if on_timeout == "voicemail":
         call["voicemail"] = "missed"
     return Cadence.model_validate(data)
-
-
-async def eventually(
-    check: Callable[[], Awaitable[T]], *, timeout: float = 20, every: float = 0.2
-) -> T:
-    """Poll ``check`` until it returns something truthy (visibility is eventually consistent)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"still {result!r} after {timeout:.0f}s")
-        await asyncio.sleep(every)
 
 
 @dataclass

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -20,26 +19,12 @@ from nurture.events import EngagementEvent, EventKind
 from nurture.handoff import HandoffView
 from nurture.leads import Lead
 from nurture.store import Store
-from tests.conftest import fixture_cadence, make_lead
+from tests.conftest import eventually, fixture_cadence, make_lead
 
 T = TypeVar("T")
 PASSWORD = "correct horse battery"
 #: The lead's CRM owner in tests/conftest.py make_lead: the handoff goes to them.
 OWNER = "sam.rep"
-
-
-async def eventually(
-    check: Callable[[], Awaitable[T]], *, timeout: float = 20, every: float = 0.2
-) -> T:
-    """Poll ``check`` until it returns something truthy (visibility is eventually consistent)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"still {result!r} after {timeout:.0f}s")
-        await asyncio.sleep(every)
 
 
 def sales_team(store: Store) -> RepDirectory:
