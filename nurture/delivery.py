@@ -99,12 +99,17 @@ class DeliveryReport:
 
 
 class Deliverer:
-    """Signals pending inbox rows to ``lead-<id>`` (the workflow drops repeated event ids)."""
+    """Signals pending inbox rows to ``lead-<id>`` (the workflow drops repeated event ids).
+
+    Passes may overlap (the delivery loop and the delivery right after a request); a row another
+    pass of this process is already signalling is left to it, so each row is attempted once.
+    """
 
     def __init__(self, inbox: Inbox, link: TemporalLink, *, concurrency: int = 16) -> None:
         self.inbox = inbox
         self.link = link
         self.concurrency = concurrency
+        self._in_flight: set[str] = set()
 
     async def deliver(
         self, ids: Iterable[str] | None = None, *, limit: int = BATCH
@@ -113,16 +118,26 @@ class Deliverer:
         rows = await asyncio.to_thread(
             self.inbox.pending, ids=list(ids) if ids is not None else None, limit=limit
         )
+        rows = [r for r in rows if r.event_id not in self._in_flight]
         report = DeliveryReport()
         if not rows:
             return report
+        taken = {r.event_id for r in rows}
+        self._in_flight |= taken
+        try:
+            await self._deliver_rows(rows, report)
+        finally:
+            self._in_flight -= taken
+        return report
+
+    async def _deliver_rows(self, rows: list[InboxRecord], report: DeliveryReport) -> None:
         try:
             client = await self.link.client()
         except TemporalUnavailable as exc:
             report.error = str(exc)
             report.failed = [r.event_id for r in rows]
             await asyncio.to_thread(self.inbox.mark_failed, report.failed, str(exc))
-            return report
+            return
         by_lead: dict[str, list[InboxRecord]] = {}
         for row in sorted(rows, key=lambda r: (r.at, r.received_at)):
             by_lead.setdefault(row.lead_id or "", []).append(row)
@@ -135,7 +150,6 @@ class Deliverer:
                         break  # keep this lead's later events behind the one that failed
 
         await asyncio.gather(*(one_lead(lead_rows) for lead_rows in by_lead.values()))
-        return report
 
     async def _deliver_one(self, client: Client, row: InboxRecord, report: DeliveryReport) -> bool:
         """Signal one row; False if it failed for a passing reason (it stays pending)."""

@@ -285,6 +285,7 @@ class Inbox:
             delivered_at=utcnow(),
             last_error=None,
             attempts=InboxRecord.attempts + 1,
+            only_pending=True,  # a second, overlapping pass changes nothing
         )
 
     def mark_unknown_lead(self, event_id: str, reason: str) -> None:
@@ -294,6 +295,7 @@ class Inbox:
             status=InboxStatus.unknown_lead.value,
             last_error=reason,
             attempts=InboxRecord.attempts + 1,
+            only_pending=True,
         )
 
     def mark_failed(self, event_ids: Sequence[str], reason: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 from datetime import UTC, datetime, timedelta
@@ -231,3 +232,35 @@ async def test_temporal_down_keeps_rows_pending(inbox: Inbox) -> None:
     a = inbox.get("a")
     assert a is not None and a.status == "pending" and a.attempts == 2
     assert "unreachable" in (a.last_error or "")
+
+
+async def test_overlapping_passes_attempt_each_row_once(inbox: Inbox) -> None:
+    """The delivery loop and the delivery right after a request may run at once (CI saw a row
+    attempted twice): a row one pass holds is left to it."""
+    inbox.accept([item("a"), item("b", lead_id="L2")])
+    settings = Settings(temporal_address=f"127.0.0.1:{_closed_port()}")
+    release = asyncio.Event()
+
+    async def slow_connect(s: Settings) -> Client:
+        await release.wait()
+        return await connect(s)
+
+    deliverer = Deliverer(inbox, TemporalLink(settings, connect=slow_connect, retry_after=0))
+    first = asyncio.create_task(deliverer.deliver())
+    await asyncio.sleep(0.2)  # the first pass now holds both rows, waiting to connect
+    second = await deliverer.deliver()
+    assert second.attempted == 0
+    release.set()
+    assert sorted((await first).failed) == ["a", "b"]
+    assert [inbox.get(i).attempts for i in ("a", "b")] == [1, 1]  # type: ignore[union-attr]
+    third = await deliverer.deliver(["a"])  # held by nobody now: tried again
+    assert third.failed == ["a"]
+
+
+def test_a_late_duplicate_pass_changes_nothing(inbox: Inbox) -> None:
+    inbox.accept([item("a"), item("b")])
+    inbox.mark_delivered("a")
+    inbox.mark_delivered("a")
+    inbox.mark_unknown_lead("a", "late")
+    row = inbox.get("a")
+    assert row is not None and row.status == "delivered" and row.attempts == 1
