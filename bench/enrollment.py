@@ -7,7 +7,8 @@ No worker polls either task queue while this runs: both sides measure the start 
 visibility writes). The leads go in blocks whose order alternates (raw, nurture, nurture,
 raw, ...), so a server that slows down as it fills up, or a busy neighbour, costs both alike.
 ``--breakdown`` adds raw variants that each carry one thing ``enroll`` sends (the journey
-input, the search attributes, the static summary) to show what the gap is made of.
+input, the search attributes, the static summary) to show what the gap is made of, and one with
+all the visibility DESIGN.md asks of a start (search attributes + static summary).
 """
 
 from __future__ import annotations
@@ -56,7 +57,9 @@ VARIANTS = {
     "raw + journey input": "input",
     "raw + search attributes": "search_attributes",
     "raw + static summary": "summary",
+    "raw + search attributes + static summary": "visibility",
 }
+VISIBLE = "raw + search attributes + static summary"
 
 Block = Callable[[list[tuple[int, Lead]]], Awaitable[None]]
 
@@ -96,9 +99,9 @@ def raw_block(
             journey = new_journey(lead, cadence, datetime.now(UTC))
             if extra == "input":
                 arg = LeadJourneyInput(journey=journey)
-            elif extra == "search_attributes":
+            if extra in ("search_attributes", "visibility"):
                 options["search_attributes"] = visibility.typed(visibility.journey_values(journey))
-            else:
+            if extra in ("summary", "visibility"):
                 options["static_summary"] = f"Lead {lead.id} · {cadence.name} v{cadence.version}"
         await client.start_workflow(
             TrivialWorkflow.run,
@@ -161,6 +164,8 @@ async def run(args: argparse.Namespace) -> None:
     rate = {name: args.leads / s for name, s in seconds.items()}
     rows = [Row("starts per second", rate["nurture"], rate["raw"], TARGET)]
     rows += [Row(f"  {name} (info)", rate[name], rate["raw"]) for name in VARIANTS if name in rate]
+    if VISIBLE in rate:
+        rows.append(Row(f"  nurture vs {VISIBLE} (info)", rate["nurture"], rate[VISIBLE]))
     others = sum((c.others for c in cpu.values()), 0.0) / sum(seconds.values())
     print_table(
         f"Enrolment: {args.leads} leads per side in {len(sizes)} blocks of {args.block} "

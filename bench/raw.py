@@ -4,8 +4,6 @@ Kept in a module of its own that imports nothing but the SDK, so the workflow sa
 almost nothing per run (the journey's module passes its heavy imports through, too).
 """
 
-from __future__ import annotations
-
 from datetime import timedelta
 from typing import Any
 
@@ -50,6 +48,34 @@ class RawTouchesWorkflow:
                 start_to_close_timeout=timedelta(minutes=2),
                 retry_policy=RETRY,
             )
+        return touches
+
+
+#: The journey's search attribute that moves with every wait (repeated from nurture.visibility).
+NEXT_TOUCH_AT = SearchAttributeKey.for_datetime("NextTouchAt")
+
+
+@workflow.defn(name="BenchRawVisibleTouches")
+class RawVisibleTouchesWorkflow:
+    """The touch baseline plus the visibility DESIGN.md asks of a journey and nothing else: a
+    ``summary=`` on every activity and timer and ``NextTouchAt`` upserted before each wait (the
+    starter adds the journey's search attributes and static summary)."""
+
+    @workflow.run
+    async def run(self, touches: int, wait_seconds: float) -> int:
+        for number in range(1, touches + 1):
+            if number > 1:
+                await workflow.sleep(wait_seconds, summary=f"Wait {wait_seconds:g}s")
+            await workflow.execute_activity(
+                noop_touch,
+                number,
+                start_to_close_timeout=timedelta(minutes=2),
+                retry_policy=RETRY,
+                summary=f"Email {number}/{touches} · bench",
+            )
+            if number < touches:
+                next_at = workflow.now() + timedelta(seconds=wait_seconds)
+                workflow.upsert_search_attributes([NEXT_TOUCH_AT.value_set(next_at)])
         return touches
 
 

@@ -41,17 +41,20 @@ from bench.harness import (
     neighbour_note,
     print_table,
 )
-from bench.raw import RawTouchesWorkflow, noop_touch
+from bench.raw import RawTouchesWorkflow, RawVisibleTouchesWorkflow, noop_touch
+from nurture import visibility
 from nurture.cadence import Cadence, parse_cadence
 from nurture.calendar import holiday_dates
-from nurture.enrollment import enroll_many, journey_handle
+from nurture.enrollment import enroll_many, journey_handle, new_journey
 from nurture.settings import Settings
 from nurture.store import Store
-from worker import ACTIVITY_THREADS, build_worker, workflow_runner
+from worker import ACTIVITY_THREADS, build_worker, cache_bytecode, workflow_runner
 
 NURTURE_QUEUE = "bench-touches-nurture"
 RAW_QUEUE = "bench-touches-raw"
 TARGET = 0.8
+#: --breakdown: the raw baseline plus the visibility DESIGN.md asks of every journey.
+VISIBLE = "raw + visibility"
 #: Real email templates from templates/, used in turn.
 TEMPLATES = ("standard-intro", "standard-tips", "standard-case-study", "standard-last-note")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -138,13 +141,36 @@ async def run_nurture(
     return Phase(took, cpu, spans, events)
 
 
-async def run_raw(client: Client, prefix: str, args: argparse.Namespace) -> Phase:
-    """Start ``args.leads`` bare workflows and wait for all of them."""
+async def run_raw(
+    client: Client, prefix: str, args: argparse.Namespace, visible: Cadence | None = None
+) -> Phase:
+    """Start ``args.leads`` bare workflows and wait for all of them; with ``visible``, the
+    variant that also carries a journey's visibility (start search attributes and static
+    summary as ``enroll`` sends for that cadence, summaries, a NextTouchAt upsert per wait)."""
+    workflow: Any = RawVisibleTouchesWorkflow if visible else RawTouchesWorkflow
+    cache_bytecode(workflow)  # as build_worker does for the journey's module
+    leads = make_leads(args.leads, prefix, ("bench",))
+
+    def start(i: int) -> Any:
+        options: dict[str, Any] = {}
+        if visible is not None:
+            lead = leads[i][1]
+            journey = new_journey(lead, visible, datetime.now(UTC))
+            options["search_attributes"] = visibility.typed(visibility.journey_values(journey))
+            options["static_summary"] = f"Lead {lead.id} · {visible.name} v{visible.version}"
+        return client.start_workflow(
+            workflow.run,
+            args=[args.touches, args.wait],
+            id=f"raw-{'v' if visible else ''}{prefix}{i:06d}",
+            task_queue=RAW_QUEUE,
+            **options,
+        )
+
     with ThreadPoolExecutor(args.threads) as executor:
         worker = Worker(
             client,
             task_queue=RAW_QUEUE,
-            workflows=[RawTouchesWorkflow],
+            workflows=[workflow],
             activities=[noop_touch],
             activity_executor=executor,
             max_concurrent_activities=args.threads,  # as build_worker: the pool's size
@@ -152,16 +178,7 @@ async def run_raw(client: Client, prefix: str, args: argparse.Namespace) -> Phas
         )
         async with worker:
             before, began = Cpu.now(), time.perf_counter()
-            handles = await gather_limited(
-                lambda i: client.start_workflow(
-                    RawTouchesWorkflow.run,
-                    args=[args.touches, args.wait],
-                    id=f"raw-{prefix}{i:06d}",
-                    task_queue=RAW_QUEUE,
-                ),
-                args.leads,
-                args.concurrency,
-            )
+            handles = await gather_limited(start, args.leads, args.concurrency)
             results = await asyncio.gather(*(h.result() for h in handles))
             took, cpu = time.perf_counter() - began, Cpu.now() - before
     if results != [args.touches] * args.leads:
@@ -173,7 +190,8 @@ async def run_raw(client: Client, prefix: str, args: argparse.Namespace) -> Phas
 async def run(args: argparse.Namespace) -> None:
     """Warm both sides up, then alternate measured rounds; print the table."""
     cadence = bench_cadence(args.touches, args.wait, open_country(datetime.now(UTC).date()))
-    phases: dict[str, list[Phase]] = {"nurture": [], "raw": []}
+    sides = ["raw", "nurture", *([VISIBLE] if args.breakdown else [])]
+    phases: dict[str, list[Phase]] = {side: [] for side in sides}
     with tempfile.TemporaryDirectory(prefix="nurture-bench-") as tmp:
         settings = Settings(
             task_queue=NURTURE_QUEUE,
@@ -188,13 +206,16 @@ async def run(args: argparse.Namespace) -> None:
             client = env.client
             await run_raw(client, "W", warm)
             await run_nurture(client, settings, touches, cadence, "W", warm)
+            if args.breakdown:
+                await run_raw(client, "W", warm, cadence)
             for round_ in range(args.rounds):
-                for side in ("raw", "nurture") if round_ % 2 == 0 else ("nurture", "raw"):
+                for side in sides if round_ % 2 == 0 else reversed(sides):
                     prefix = f"R{round_}-"
                     if side == "nurture":
                         phase = await run_nurture(client, settings, touches, cadence, prefix, args)
                     else:
-                        phase = await run_raw(client, prefix, args)
+                        visible = cadence if side == VISIBLE else None
+                        phase = await run_raw(client, prefix, args, visible)
                     phases[side].append(phase)
                     rate = args.leads * args.touches / phase.seconds
                     print(f"round {round_ + 1} {side:>7}: {rate:7.1f} touches/s", flush=True)
@@ -220,7 +241,17 @@ def report(args: argparse.Namespace, phases: dict[str, list[Phase]]) -> None:
         f"Touch throughput: {args.leads} leads x {args.touches} touches, "
         f"{args.wait:g}s waits, {args.rounds} rounds, {args.threads} activity threads, "
         f"start concurrency {args.concurrency}",
-        [Row("touches per second", rate["nurture"], rate["raw"], TARGET)],
+        [
+            Row("touches per second", rate["nurture"], rate["raw"], TARGET),
+            *(
+                [
+                    Row(f"  {VISIBLE} (info)", rate[VISIBLE], rate["raw"]),
+                    Row(f"  nurture vs {VISIBLE} (info)", rate["nurture"], rate[VISIBLE]),
+                ]
+                if VISIBLE in rate
+                else []
+            ),
+        ],
         [
             "workers: each side's own worker runs alone during its phase (started before the "
             "clock, same settings)",
@@ -230,8 +261,17 @@ def report(args: argparse.Namespace, phases: dict[str, list[Phase]]) -> None:
             f"(workflow start-to-close minus waits, per touch, queueing included: "
             f"nurture {step['nurture']:.1f} ms, raw {step['raw']:.1f} ms)",
             cpu_note("touch", cpu["nurture"], cpu["raw"], count),
-            f"history events per workflow: nurture {phases['nurture'][0].history_events}, "
-            f"raw {phases['raw'][0].history_events}",
+            *(
+                [
+                    f"CPU per touch, {VISIBLE}: python process "
+                    f"{cpu[VISIBLE].python * 1000 / count:.2f} ms, dev server "
+                    f"{cpu[VISIBLE].server * 1000 / count:.2f} ms"
+                ]
+                if VISIBLE in cpu
+                else []
+            ),
+            "history events per workflow: "
+            + ", ".join(f"{side} {ps[0].history_events}" for side, ps in phases.items()),
             neighbour_note(others),
             environment_line(),
         ],
@@ -250,6 +290,11 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=2, help="rounds (order alternates)")
     parser.add_argument("--warmup", type=int, default=20, help="unmeasured leads per side")
+    parser.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="also run raw + the journey's visibility (search attributes, summaries, upserts)",
+    )
     asyncio.run(run(parser.parse_args()))
     exit_now()
 

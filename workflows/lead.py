@@ -1,6 +1,8 @@
-"""The lead workflow: a thin, deterministic shell that carries out the journey engine's commands."""
+"""The lead workflow: a thin, deterministic shell that carries out the journey engine's commands.
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: the sandbox runs this module afresh for every
+workflow run, and string annotations would make the SDK evaluate every handler's hints each time.
+"""
 
 import asyncio
 import contextlib
@@ -281,6 +283,10 @@ class LeadJourneyWorkflow:
         """Keep search attributes and the UI's current details in step with the journey."""
         journey = self.lead_journey
         values = visibility.journey_values(journey)
+        if journey.phase.value == "done":
+            # Closing: ExecutionStatus says there is no next touch; clearing it would cost a
+            # visibility write per journey for nothing.
+            del values[visibility.NEXT_TOUCH_AT]
         changed = [
             k.value_set(v) if v is not None else k.value_unset()
             for k, v in values.items()
