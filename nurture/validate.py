@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +22,20 @@ from nurture.cadence import (
     parse_model,
     step_kind,
 )
+from nurture.desk.roster import ROSTER_FILE, Roster
 from nurture.events import Channel
 from nurture.handoff import Recycle, SalesRules
 from nurture.render import Renderer, RenderError, sample_lead, touch_context
 from nurture.scoring import ScoringModel
+
+
+@dataclass(frozen=True)
+class Known:
+    """What other files define, for cross-file checks."""
+
+    cadences: set[str]
+    #: The call desk's team queues (``_teams.yaml``); None when there is no roster to check.
+    teams: set[str] | None = None
 
 
 def _template_refs(cadence: Cadence) -> list[tuple[tuple[Any, ...], Channel, str]]:
@@ -45,7 +56,7 @@ def _template_refs(cadence: Cadence) -> list[tuple[tuple[Any, ...], Channel, str
 
 
 def semantic_problems(
-    cadence: Cadence, renderer: Renderer, known: set[str], stem: str | None = None
+    cadence: Cadence, renderer: Renderer, known: Known, stem: str | None = None
 ) -> list[tuple[tuple[Any, ...], str]]:
     """Problems beyond the shape, as (location, message)."""
     problems = check_cadence(cadence)
@@ -54,8 +65,12 @@ def semantic_problems(
     if cadence.sender is None and any(isinstance(s, EmailStep) for s in cadence.steps):
         problems.append((("sender",), "a cadence with email steps needs a 'sender'"))
     recycle = cadence.cycles.recycle_to
-    if recycle is not None and recycle not in known:
+    if recycle is not None and recycle not in known.cadences:
         problems.append((("cycles", "recycle_to"), f"no cadence named {recycle!r}"))
+    if known.teams is not None:
+        for i, step in enumerate(cadence.steps):
+            if isinstance(step, CallStep) and step.call.queue not in known.teams:
+                problems.append((("steps", i, "call", "queue"), _no_team(step.call.queue, known)))
     lead = sample_lead(cadence.sample_lead)
     sender = cadence.sender.model_dump() if cadence.sender else None
     for where, channel, name in _template_refs(cadence):
@@ -77,7 +92,12 @@ def semantic_problems(
     return problems
 
 
-def _check_scoring(text: str, file: str, known: set[str]) -> list[Problem]:
+def _no_team(queue: str, known: Known, lost: str = "its call tasks") -> str:
+    teams = ", ".join(sorted(known.teams or ())) or "none"
+    return f"no team {queue!r} in {ROSTER_FILE} (teams: {teams}): nobody would get {lost}"
+
+
+def _check_scoring(text: str, file: str, known: Known) -> list[Problem]:
     try:
         parse_model(text, file, ScoringModel, "a scoring file")
     except CadenceError as exc:
@@ -85,7 +105,7 @@ def _check_scoring(text: str, file: str, known: set[str]) -> list[Problem]:
     return []
 
 
-def _check_sales(text: str, file: str, known: set[str]) -> list[Problem]:
+def _check_sales(text: str, file: str, known: Known) -> list[Problem]:
     try:
         rules = parse_model(text, file, SalesRules, "a sales file")
     except CadenceError as exc:
@@ -98,24 +118,37 @@ def _check_sales(text: str, file: str, known: set[str]) -> list[Problem]:
     ]
     if rules.not_interested is not None:
         targets.append((("not_interested", "recycle_to"), rules.not_interested.recycle_to))
-    problems = []
-    for loc, name in targets:
-        if name not in known:
-            line, column, _ = located.find(loc)
-            problems.append(
-                Problem(
-                    file=file,
-                    line=line,
-                    column=column,
-                    field=field_path(loc),
-                    message=f"no cadence named {name!r}",
-                )
-            )
-    return problems
+    found = [
+        (loc, f"no cadence named {name!r}") for loc, name in targets if name not in known.cadences
+    ]
+    if known.teams is not None:
+        found += [
+            (("teams", i, "team"), _no_team(rule.team, known, "its handoffs"))
+            for i, rule in enumerate(rules.teams)
+            if rule.team not in known.teams
+        ]
+    return [_located(file, located, loc, message) for loc, message in found]
+
+
+def _located(file: str, located: LocatedYaml, loc: tuple[Any, ...], message: str) -> Problem:
+    line, column, _ = located.find(loc)
+    return Problem(file=file, line=line, column=column, field=field_path(loc), message=message)
+
+
+def _roster_teams(folder: Path) -> tuple[set[str] | None, list[Problem]]:
+    """The team queues of the folder's roster (None if it has none or it is broken)."""
+    path = folder / ROSTER_FILE
+    if not path.exists():
+        return None, []
+    try:
+        roster = parse_model(path.read_text(encoding="utf-8"), str(path), Roster, "a roster file")
+    except CadenceError as exc:
+        return None, exc.problems
+    return {team.queue for team in roster.teams}, []
 
 
 #: The files beside the cadences that have their own shape (see ``RULE_FILES``).
-RULE_CHECKS: dict[str, Callable[[str, str, set[str]], list[Problem]]] = {
+RULE_CHECKS: dict[str, Callable[[str, str, Known], list[Problem]]] = {
     "scoring": _check_scoring,
     "sales": _check_sales,
 }
@@ -129,15 +162,19 @@ def rule_files(directory: Path) -> list[Path]:
 
 
 def validate_files(paths: list[Path], templates_dir: Path) -> tuple[list[Cadence], list[Problem]]:
-    """Validate cadence files (and scoring/sales files); returns the good cadences and every
-    problem found."""
+    """Validate cadence files (and scoring/sales files) against each other, the templates and the
+    call desk's roster beside them; returns the good cadences and every problem found."""
     renderer = Renderer(templates_dir)
-    known = {p.stem for p in paths if p.stem not in RULE_CHECKS}
-    for folder in {p.parent for p in paths}:
-        known |= {p.stem for p in cadence_files(folder)}
-    cadences: list[Cadence] = []
+    names = {p.stem for p in paths if p.stem not in RULE_CHECKS}
     problems: list[Problem] = []
+    rosters: dict[Path, set[str] | None] = {}
+    for folder in sorted({p.parent for p in paths}):
+        names |= {p.stem for p in cadence_files(folder)}
+        rosters[folder], broken = _roster_teams(folder)
+        problems.extend(broken)
+    cadences: list[Cadence] = []
     for path in paths:
+        known = Known(names, rosters[path.parent])
         text = path.read_text(encoding="utf-8")
         if path.stem in RULE_CHECKS:
             problems.extend(RULE_CHECKS[path.stem](text, str(path), known))
@@ -149,13 +186,7 @@ def validate_files(paths: list[Path], templates_dir: Path) -> tuple[list[Cadence
             continue
         located = LocatedYaml(text)
         found = semantic_problems(cadence, renderer, known, path.stem)
-        for loc, message in found:
-            line, column, _ = located.find(loc)
-            problems.append(
-                Problem(
-                    file=str(path), line=line, column=column, field=field_path(loc), message=message
-                )
-            )
+        problems.extend(_located(str(path), located, loc, message) for loc, message in found)
         if not found:
             cadences.append(cadence)
     return cadences, problems

@@ -598,3 +598,57 @@ def test_committed_schema_is_current() -> None:
     assert committed == Cadence.model_json_schema(by_alias=True), (
         "run: nurture cadence schema --out cadences/cadence.schema.json"
     )
+
+
+ROSTER = """\
+teams:
+  - queue: sdr
+    name: Sales development
+    timezone: America/New_York
+    hours: mon-fri 09:00-17:00
+    reps:
+      - {username: ann.rep, name: Ann, email: ann@example.com}
+  - queue: sales
+    name: Account executives
+    timezone: America/New_York
+    hours: mon-fri 09:00-17:00
+    reps:
+      - {username: bob.ae, name: Bob, email: bob@example.com}
+"""
+CALL = """\
+steps:
+  - id: ring
+    call: {script: discovery, queue: QUEUE}
+"""
+
+
+def test_call_queues_and_sales_teams_must_be_roster_teams(tmp_path: Path, templates: Path) -> None:
+    """With a roster beside the cadences, a call step's queue and a sales rule's team must be
+    one of its teams: otherwise nobody would ever see those tasks or handoffs."""
+    caller = write(tmp_path, "caller", CALL.replace("QUEUE", "strategic-sdr"))
+    sales = tmp_path / "sales.yaml"
+    sales.write_text("teams:\n  - {team: sales, sla: {days: 1}}\n  - {team: ae, sla: {days: 2}}\n")
+    assert validate_files([caller, sales], templates)[1] == []  # no roster: nothing to check
+
+    (tmp_path / "_teams.yaml").write_text(ROSTER)
+    problems = validate_files([caller, sales], templates)[1]
+    assert [(Path(p.file).name, p.line, p.field) for p in problems] == [
+        ("caller.yaml", 10, "steps[0].call.queue"),
+        ("sales.yaml", 3, "teams[1].team"),
+    ]
+    assert problems[0].message == (
+        "no team 'strategic-sdr' in _teams.yaml (teams: sales, sdr): "
+        "nobody would get its call tasks"
+    )
+    assert problems[1].message.endswith("nobody would get its handoffs")
+
+    fixed = write(tmp_path, "caller", CALL.replace("QUEUE", "sdr"))
+    assert validate_files([fixed], templates) == ([parse_cadence(fixed.read_text())], [])
+
+
+def test_a_broken_roster_is_reported(tmp_path: Path, templates: Path) -> None:
+    (tmp_path / "_teams.yaml").write_text(ROSTER.replace("queue: sales", "queue: sdr"))
+    caller = write(tmp_path, "caller", CALL.replace("QUEUE", "sdr"))
+    problem = only(validate_files([caller], templates)[1])
+    assert Path(problem.file).name == "_teams.yaml"
+    assert "a queue appears in two teams" in problem.message

@@ -213,9 +213,13 @@ def test_round_robin_is_fair_under_concurrent_callers(tmp_path: Path) -> None:
 
 def test_the_sample_roster_loads(directory: RepDirectory) -> None:
     report = load_roster(directory, ROOT / "cadences" / ROSTER_FILE)
-    assert report.teams == 2 and len(report.added) == 7 and not report.updated
+    assert report.teams == 3 and len(report.added) == 10 and not report.updated
     assert len(directory.in_queue("sdr", role="rep")) == 3
     assert len(directory.in_queue("sales", role="rep")) == 2
+    assert [r.username for r in directory.in_queue("sales-strategic", role="rep")] == [
+        "jordan.patel",
+        "priya.shah",
+    ]
     assert directory.manager_of("sdr").username == "dana.brooks"
     assert directory.manager_of("sales").username == "morgan.lee"
     assert {r.manager for r in directory.in_queue("sdr", role="rep")} == {"dana.brooks"}
@@ -223,7 +227,7 @@ def test_the_sample_roster_loads(directory: RepDirectory) -> None:
     assert not any(r.has_password for r in directory.all())
     directory.set_password("alex.rep", "correct horse battery")
     again = load_roster(directory, ROOT / "cadences" / ROSTER_FILE)
-    assert len(again.updated) == 7 and not again.added
+    assert len(again.updated) == 10 and not again.added
     assert directory.get("alex.rep").has_password  # loading keeps passwords
 
 

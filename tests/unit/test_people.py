@@ -137,7 +137,7 @@ def test_handoff_team_sla_and_escalation() -> None:
     assert j.stage is Stage.sales_ready
     command = engine.advance(j, T0)
     assert isinstance(command, Assign)
-    assert (command.request.team, command.request.rule) == ("sales-strategic", "owner")
+    assert (command.request.team, command.request.rule) == ("sales-strategic", "round_robin")
     h = handed_off(j)
     assert h.due == T0 + timedelta(hours=4)  # 4 business hours, always open
     assert isinstance(engine.advance(j, T0), engine.Wait)
