@@ -153,9 +153,16 @@ def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
+#: The pages behind the desk login, where a login may send the rep back to.
+LOGIN_AREAS = ("/desk", "/handoffs")
+
+
 def safe_back(url: str | None, default: str = "/desk") -> str:
-    """Only redirect back into the desk (no open redirects)."""
-    if url and url.startswith("/desk") and not url.startswith("//") and "\\" not in url:
+    """Only redirect back to a page behind the login (no open redirects)."""
+    if not url or "\\" in url:
+        return default
+    path = url.split("?", 1)[0]
+    if any(path == area or path.startswith(area + "/") for area in LOGIN_AREAS):
         return url
     return default
 

@@ -96,6 +96,10 @@ def test_parse_local_refuses_an_unknown_zone() -> None:
     [
         ("/desk/tasks/L1", "/desk/tasks/L1"),
         ("/desk?rep=ann", "/desk?rep=ann"),
+        ("/handoffs/L1", "/handoffs/L1"),  # the handoff pages share the desk login
+        ("/handoffs?team=sales", "/handoffs?team=sales"),
+        ("/handoffsevil", "/desk"),
+        ("/desktop", "/desk"),
         ("//evil.example/desk", "/desk"),
         ("https://evil.example/desk", "/desk"),
         ("/outbox", "/desk"),
@@ -103,7 +107,7 @@ def test_parse_local_refuses_an_unknown_zone() -> None:
         (None, "/desk"),
     ],
 )
-def test_redirects_stay_in_the_desk(url: str | None, expected: str) -> None:
+def test_redirects_stay_behind_the_login(url: str | None, expected: str) -> None:
     assert safe_back(url) == expected
 
 

@@ -219,6 +219,13 @@ def test_login_goes_back_where_the_rep_was_going_and_rotates_the_token(
     assert token(client.get("/desk").text) != before
 
 
+def test_a_handoff_page_sends_the_rep_back_after_login(client: TestClient) -> None:
+    r = client.get("/handoffs/L9", follow_redirects=False)
+    assert r.status_code == 303
+    assert r.headers["location"] == "/desk/login?next=%2Fhandoffs%2FL9"
+    assert 'value="/handoffs/L9"' in client.get(r.headers["location"]).text
+
+
 def test_login_never_redirects_off_the_desk(client: TestClient) -> None:
     page = client.get("/desk/login?next=//evil.example/x").text
     assert 'value="/desk"' in page
