@@ -302,6 +302,24 @@ def _listening(address: str) -> bool:
         return False
 
 
+def _demo_roster(settings: Settings) -> None:
+    """Load the example reps and teams on a first demo run, so call tasks find people."""
+    from nurture.desk.reps import RepDirectory
+    from nurture.desk.roster import ROSTER_FILE, load_if_empty
+    from nurture.store import Store
+
+    store = Store(settings.store_url)
+    try:
+        report = load_if_empty(RepDirectory(store), settings.cadences_dir)
+    finally:
+        store.close()
+    if report is not None:
+        console.print(
+            f"call desk: {len(report.added)} people in {report.teams} teams loaded from "
+            f"{settings.cadences_dir / ROSTER_FILE}"
+        )
+
+
 async def _run_all(settings: Settings, demo: Path | None) -> None:
     import uvicorn
 
@@ -322,6 +340,7 @@ async def _run_all(settings: Settings, demo: Path | None) -> None:
         worker_task = asyncio.create_task(build_worker(client, settings, executor).run())
         web_task = asyncio.create_task(server.serve())
         if demo is not None:
+            _demo_roster(settings)
             await _enroll(settings, demo, None)
         console.print(
             f"\n[bold green]nurture is running[/]\n"
@@ -329,7 +348,7 @@ async def _run_all(settings: Settings, demo: Path | None) -> None:
             f"{settings.temporal_namespace}/workflows  (each lead is a workflow lead-<id>)\n"
             f"  Outbox (web app)  http://{settings.web_host}:{settings.web_port}/outbox\n"
             f"  Call desk         http://{settings.web_host}:{settings.web_port}/desk"
-            f"  (reps: nurture reps load; nurture reps password USERNAME)\n"
+            f"  (to log in: nurture reps password USERNAME, e.g. alex.rep)\n"
             f"  A lead's journey  nurture lead show <id>\n"
             f"Press Ctrl-C to stop."
         )

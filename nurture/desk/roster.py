@@ -123,3 +123,12 @@ def load_roster(directory: RepDirectory, path: Path) -> LoadReport:
         _, created = directory.save(rep)
         (report.added if created else report.updated).append(rep.username)
     return report
+
+
+def load_if_empty(directory: RepDirectory, cadences_dir: Path) -> LoadReport | None:
+    """Load the roster beside the cadences into a rep directory that has nobody yet (the local
+    demo); None if there already are people or there is no roster file. Passwords stay unset."""
+    path = cadences_dir / ROSTER_FILE
+    if directory.all() or not path.exists():
+        return None
+    return load_roster(directory, path)

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from nurture.cadence import CadenceError
 from nurture.desk.hours import format_hours, is_working, parse_hours
 from nurture.desk.reps import Rep, RepDirectory, RepNotFound, Team
-from nurture.desk.roster import ROSTER_FILE, load_roster, read_roster
+from nurture.desk.roster import ROSTER_FILE, load_if_empty, load_roster, read_roster
 from nurture.settings import ROOT
 from nurture.store import Store
 
@@ -255,3 +255,12 @@ def test_the_roster_file_is_not_a_cadence() -> None:
     from nurture.cadence import cadence_files
 
     assert ROSTER_FILE not in [p.name for p in cadence_files(ROOT / "cadences")]
+
+
+def test_the_demo_loads_the_roster_only_into_an_empty_directory(
+    directory: RepDirectory, tmp_path: Path
+) -> None:
+    assert load_if_empty(directory, tmp_path) is None  # no roster file there
+    report = load_if_empty(directory, ROOT / "cadences")
+    assert report is not None and len(report.added) == 10
+    assert load_if_empty(directory, ROOT / "cadences") is None  # people already: left alone
