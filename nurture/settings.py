@@ -76,6 +76,16 @@ class Settings(BaseSettings):
     session_https_only: bool = Field(
         False, description="Send the desk session cookie over HTTPS only (set behind TLS)"
     )
+    # The desk's login limit: failed logins in a sliding window, per username and per client IP.
+    login_failures_per_user: int = Field(
+        5, gt=0, description="Failed desk logins of one username to lock it"
+    )
+    login_failures_per_ip: int = Field(
+        20, gt=0, description="Failed desk logins from one client IP (any usernames) to lock it"
+    )
+    login_window_minutes: float = Field(
+        15, gt=0, description="The sliding window the failed desk logins are counted in"
+    )
 
     @property
     def store_url(self) -> str:

@@ -31,6 +31,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.sessions import SessionMiddleware
 
+from nurture.desk.logins import LoginThrottle
 from nurture.desk.models import CompleteTask, Disposition, Qualification
 from nurture.desk.reps import Rep, RepDirectory
 from nurture.desk.tasks import (
@@ -79,6 +80,7 @@ def install(app: FastAPI, settings: Settings) -> None:
         https_only=settings.session_https_only,
     )
     app.state.rep_directory = RepDirectory(app.state.store)
+    app.state.login_throttle = LoginThrottle.from_settings(app.state.store, settings)
     app.add_exception_handler(LoginRequired, _login_required)  # type: ignore[arg-type]
     app.add_exception_handler(DeskError, _desk_error)  # type: ignore[arg-type]
     app.add_exception_handler(CsrfError, _csrf_error)  # type: ignore[arg-type]
@@ -104,7 +106,14 @@ def get_desk(client: ClientDep, store: StoreDep) -> DeskService:
     return DeskService(client, store)
 
 
+def get_throttle(request: Request) -> LoginThrottle:
+    """Dependency: the login limit."""
+    throttle: LoginThrottle = request.app.state.login_throttle
+    return throttle
+
+
 DirectoryDep = Annotated[RepDirectory, Depends(get_directory)]
+ThrottleDep = Annotated[LoginThrottle, Depends(get_throttle)]
 DeskDep = Annotated[DeskService, Depends(get_desk)]
 
 
@@ -253,16 +262,26 @@ def login_page(request: Request, next: str | None = None) -> Response:
 
 
 @router.post("/login", response_class=HTMLResponse, dependencies=CSRF)
-async def login(request: Request, directory: DirectoryDep) -> Response:
-    """Check the password; a new session (and CSRF token) on success."""
+async def login(request: Request, directory: DirectoryDep, throttle: ThrottleDep) -> Response:
+    """Check the password (unless the username or client has failed too often: 429); a new
+    session (and CSRF token) on success."""
     form = await request.form()
     username = str(form.get("username") or "").strip().lower()
     password = str(form.get("password") or "")
     back = safe_back(str(form.get("next") or ""))
+    host = request.client.host if request.client else None
+    context = {"next": back, "username": username}
+    refusal = await run_in_threadpool(throttle.attempt, username, host)
+    if refusal is not None:
+        response = render(request, "desk/login.html", {**context, "error": refusal.message}, 429)
+        response.headers["Retry-After"] = str(refusal.retry_after)
+        return response
     rep = await run_in_threadpool(directory.authenticate, username, password) if username else None
     if rep is None:
-        context = {"next": back, "error": "Wrong username or password.", "username": username}
+        await run_in_threadpool(throttle.failed, username, host)
+        context["error"] = "Wrong username or password."
         return render(request, "desk/login.html", context, 401)
+    await run_in_threadpool(throttle.succeeded, username)
     request.session.clear()
     request.session[SESSION_REP] = rep.username
     rotate(request.session)
