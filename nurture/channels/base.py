@@ -7,14 +7,17 @@ A provider send goes through the touch ledger (``nurture.store``, one row per to
 3. ``submit`` calls the provider; the row becomes ``sent`` (with the provider's id), ``failed``
    (a permanent refusal: the engine stops the channel for the lead), or stays claimable:
    ``pending`` when the request certainly never reached the provider (connection refused, DNS,
-   429), or ``sending`` when the outcome is unclear (timeout, reset, most 5xx);
+   429, or 401/403: our credentials were refused), or ``sending`` when the outcome is unclear
+   (timeout, reset, most 5xx);
 4. a retry that finds ``sending`` (unclear outcome, or a worker that died mid-call) never blindly
    resends: the adapter's ``reconcile`` adopts the provider's record, resends where that is safe
    (Lob's ``Idempotency-Key``), or settles the touch as ``unknown`` (skipped, reason on the
    journey).
 
 Permanent refusals come back as ``TouchResult(status="failed")``; retryable ones raise
-``temporalio.exceptions.ApplicationError`` so the activity's retry policy backs off.
+``temporalio.exceptions.ApplicationError`` so the activity's retry policy backs off. A refused
+key (401/403) is our configuration, not the lead's: it is retried (``ProviderCredentials``) until
+the key is fixed, never a refusal that stops the channel.
 """
 
 from __future__ import annotations
@@ -70,6 +73,10 @@ class NotSent(Exception):
         self.retry_after = retry_after
 
 
+class CredentialsRefused(NotSent):
+    """401/403: the provider refused our credentials before queueing anything; fix, then resend."""
+
+
 class Unclear(Exception):
     """The provider may or may not have acted on the request (timeout, reset, 5xx)."""
 
@@ -107,6 +114,11 @@ def settled_result(row: TouchRecord) -> TouchResult | None:
     if row.status == "unknown":
         return TouchResult(status="skipped", provider=row.provider, error=row.error)
     return None
+
+
+def credentials_refused(provider: str, status: int, fix: str, said: str) -> CredentialsRefused:
+    """A 401/403 as one line: the provider, the status, what to fix, the provider's words."""
+    return CredentialsRefused(f"{provider} {status}: {fix} ({provider} said: {said})")
 
 
 def retry_after(value: str | None) -> timedelta | None:
@@ -211,6 +223,12 @@ class ProviderChannel(ABC, Generic[Request]):
             reason = str(exc)
             self.store.update_touch(touch.touch_id, "failed", expect=("sending",), error=reason)
             return TouchResult(status="failed", provider=self.name, error=reason)
+        except CredentialsRefused as exc:
+            self.store.update_touch(touch.touch_id, "pending", expect=("sending",), error=str(exc))
+            log.error("touch %s not sent, will retry: %s", touch.touch_id, exc)
+            raise ApplicationError(
+                f"{exc} (not sent; retried until fixed)", type="ProviderCredentials"
+            ) from None
         except NotSent as exc:
             self.store.update_touch(touch.touch_id, "pending", expect=("sending",), error=str(exc))
             raise ApplicationError(

@@ -4,7 +4,8 @@ Delivery guarantee: exactly once within Lob's 24 hours of idempotency. Every cre
 ``Idempotency-Key: <touch id>``, so an attempt whose outcome is unclear (timeout, 5xx, a worker
 that died mid-call) is simply sent again and Lob answers with the piece it already made. A claim
 older than the key's lifetime is not resent: it becomes ``unknown`` (find it in Lob by the
-``touch_id`` metadata).
+``touch_id`` metadata). A 401/403 (the key refused, nothing made) is retried until the
+configuration is fixed.
 
 A postcard template holds both sides, the front first, split by the line ``<!-- back -->``; a
 letter template is the whole letter (Lob prints the address block on the first page).
@@ -40,6 +41,7 @@ from nurture.channels.base import (
     Unclear,
     Unknown,
     Unsendable,
+    credentials_refused,
     retry_after,
 )
 from nurture.engine import Touch
@@ -53,6 +55,14 @@ BACK_MARKER = "<!-- back -->"
 KEY_LIFETIME = timedelta(hours=23)
 #: Connect and read timeouts of one Lob request, in seconds.
 TIMEOUTS = (10.0, HTTP_TIMEOUT)
+#: Refusals of our configuration (nothing made) and what to fix; retried until fixed.
+CREDENTIALS = {
+    401: "the API key was refused; check NURTURE_LOB_API_KEY",
+    403: (
+        "the API key may not do this (a test key, or a feature the account lacks); "
+        "check NURTURE_LOB_API_KEY and the account in Lob"
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -63,7 +73,7 @@ class LobRequest:
     body: LetterEditable | PostcardEditable
 
 
-def _reason(exc: ApiException) -> str:
+def _detail(exc: ApiException) -> str:
     """Lob's own message for an error answer (``error.message``)."""
     detail = exc.reason or "error"
     try:
@@ -71,7 +81,11 @@ def _reason(exc: ApiException) -> str:
         detail = error.get("message") or detail
     except (ValueError, AttributeError, TypeError):
         pass
-    return f"Lob {exc.status}: {detail}"
+    return str(detail)
+
+
+def _reason(exc: ApiException) -> str:
+    return f"Lob {exc.status}: {_detail(exc)}"
 
 
 class LobChannel(ProviderChannel[LobRequest]):
@@ -171,6 +185,8 @@ class LobChannel(ProviderChannel[LobRequest]):
             return str(json.loads(response.data)["id"])
         except ApiException as exc:
             status = exc.status or 0
+            if status in CREDENTIALS:
+                raise credentials_refused("Lob", status, CREDENTIALS[status], _detail(exc)) from exc
             if status == 429:
                 headers = exc.headers or {}
                 raise NotSent(_reason(exc), retry_after(headers.get("Retry-After"))) from exc

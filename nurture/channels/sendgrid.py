@@ -3,8 +3,10 @@
 Delivery guarantee: at most once. SendGrid has no idempotency key and no API to look a message
 up by our touch id, so an attempt whose outcome is unclear (timeout, reset, 500/502/504, or a
 worker that died during the call) is never resent: the touch becomes ``unknown`` and is skipped
-with the reason on the journey. Requests that certainly did not reach SendGrid (connection
-refused, DNS failure) and 429/503 answers are retried.
+with the reason on the journey; a later ``processed`` (or ``delivered``) event for it settles
+the row as ``sent`` (:mod:`nurture.channels.sendgrid_events`). Requests that certainly did not
+reach SendGrid (connection refused, DNS failure) and 429/503 answers are retried; so are 401/403
+(the key or sender is refused before anything is queued) until the configuration is fixed.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from nurture.channels.base import (
     Unclear,
     Unknown,
     Unsendable,
+    credentials_refused,
     retry_after,
 )
 from nurture.engine import Touch
@@ -52,6 +55,14 @@ from nurture.store import Store, TouchRecord
 
 #: Answers after which SendGrid has certainly not queued the message.
 NOT_QUEUED = frozenset({429, 503})
+#: Refusals of our configuration (nothing queued) and what to fix; retried until fixed.
+CREDENTIALS = {
+    401: "the API key was refused; check NURTURE_SENDGRID_API_KEY",
+    403: (
+        "the API key may not send this mail (Mail Send permission, IP access management or an "
+        "unverified sender); check NURTURE_SENDGRID_API_KEY and the cadence's sender"
+    ),
+}
 
 
 def build_mail(touch: Touch, rendered: Rendered, unsubscribe_group: int | None) -> Mail:
@@ -89,15 +100,18 @@ def build_mail(touch: Touch, rendered: Rendered, unsubscribe_group: int | None) 
     return mail
 
 
-def _reason(exc: HTTPError) -> str:
+def _detail(exc: HTTPError) -> str:
     """SendGrid's own words for an error answer (its ``errors[].message``)."""
     try:
         body = exc.to_dict
         messages = [e.get("message") for e in body.get("errors", []) if isinstance(e, dict)]
     except (ValueError, AttributeError, TypeError):
         messages = []
-    detail = "; ".join(m for m in messages if m) or exc.reason or "error"
-    return f"SendGrid {exc.status_code}: {detail}"
+    return "; ".join(m for m in messages if m) or exc.reason or "error"
+
+
+def _reason(exc: HTTPError) -> str:
+    return f"SendGrid {exc.status_code}: {_detail(exc)}"
 
 
 class SendGridChannel(ProviderChannel[dict[str, Any]]):
@@ -135,9 +149,13 @@ class SendGridChannel(ProviderChannel[dict[str, Any]]):
         try:
             response = self.api.client.mail.send.post(request_body=request, timeout=self.timeout)
         except HTTPError as exc:
-            if exc.status_code in NOT_QUEUED:
+            status = exc.status_code
+            if status in CREDENTIALS:
+                fix, said = CREDENTIALS[status], _detail(exc)
+                raise credentials_refused("SendGrid", status, fix, said) from exc
+            if status in NOT_QUEUED:
                 raise NotSent(_reason(exc), retry_after(exc.headers.get("Retry-After"))) from exc
-            if exc.status_code >= 500:
+            if status >= 500:
                 raise Unclear(_reason(exc)) from exc
             raise Rejected(_reason(exc)) from exc
         except urllib.error.URLError as exc:

@@ -9,7 +9,8 @@ Delivery guarantee: exactly once as far as Twilio's records show. Twilio has no 
 an attempt whose outcome is unclear (timeout, reset, 5xx, a worker that died mid-call) is
 reconciled on retry by listing the calls/messages to that number from our number since the
 touch was claimed: a match not already recorded for another touch is adopted, otherwise the touch
-is sent again.
+is sent again. A 401/403 (the account's credentials refused, nothing created) is retried until
+the configuration is fixed.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from nurture.channels.base import (
     Resend,
     Unclear,
     Unsendable,
+    credentials_refused,
 )
 from nurture.engine import Touch
 from nurture.events import Channel
@@ -50,6 +52,17 @@ CLOCK_SKEW = timedelta(minutes=2)
 LOOKBACK = 50
 #: Call progress events posted to the status callback.
 CALL_EVENTS = ["initiated", "answered", "completed"]
+#: Refusals of our configuration (nothing created) and what to fix; retried until fixed.
+CREDENTIALS = {
+    401: (
+        "the account SID / auth token were refused; "
+        "check NURTURE_TWILIO_ACCOUNT_SID and NURTURE_TWILIO_AUTH_TOKEN"
+    ),
+    403: (
+        "the account may not make this request (suspended, or a permission it lacks); check "
+        "NURTURE_TWILIO_ACCOUNT_SID, NURTURE_TWILIO_AUTH_TOKEN and the account in Twilio"
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -74,6 +87,11 @@ def status_callback_url(public_url: str, touch_id: str) -> str:
 def _reason(exc: TwilioRestException) -> str:
     code = f" (error {exc.code})" if exc.code else ""
     return f"Twilio {exc.status}{code}: {exc.msg}"
+
+
+def _detail(exc: TwilioRestException) -> str:
+    """Twilio's own words for an error answer, with its error code."""
+    return f"{exc.msg} (error {exc.code})" if exc.code else str(exc.msg)
 
 
 def _transport(exc: RequestException) -> Exception:
@@ -145,6 +163,9 @@ class TwilioChannel(ProviderChannel[TwilioRequest]):
         try:
             created = create(**request.params)
         except TwilioRestException as exc:
+            if exc.status in CREDENTIALS:
+                fix, said = CREDENTIALS[exc.status], _detail(exc)
+                raise credentials_refused("Twilio", exc.status, fix, said) from exc
             if exc.status == 429:
                 raise NotSent(_reason(exc)) from exc
             if exc.status >= 500:

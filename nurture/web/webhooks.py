@@ -17,6 +17,7 @@ from starlette.datastructures import ImmutableMultiDict
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
+from nurture.channels.sendgrid_events import confirm_unknown
 from nurture.events import EngagementEvent
 from nurture.inbox import InboxItem
 from nurture.incoming import (
@@ -60,9 +61,13 @@ def _now() -> datetime:
 
 @router.post("/webhooks/sendgrid")
 async def sendgrid_webhook(
-    request: Request, settings: SettingsDep, background: BackgroundTasks
+    request: Request, settings: SettingsDep, store: StoreDep, background: BackgroundTasks
 ) -> dict[str, int]:
-    """SendGrid Event Webhook: a signed JSON array of email events."""
+    """SendGrid Event Webhook: a signed JSON array of email events.
+
+    A ``processed``/``delivered`` event for an email settled as ``unknown`` also settles its
+    ledger row as ``sent`` (:func:`~nurture.channels.sendgrid_events.confirm_unknown`).
+    """
     source = "sendgrid"
     key = settings.sendgrid_webhook_public_key
     if not key:
@@ -76,6 +81,7 @@ async def sendgrid_webhook(
         items = sendgrid_items(parse_json(source, request, body), _now())
     except Malformed as exc:
         malformed(source, request, str(exc))
+    await asyncio.to_thread(confirm_unknown, store, items)
     return await accept(source, request, items, background)
 
 

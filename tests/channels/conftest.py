@@ -8,12 +8,13 @@ wrong request fails its test. Prism comes from npm into ``.ci/node`` (``.ci/run`
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
@@ -24,11 +25,13 @@ import yaml
 from jsonschema import Draft4Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
+from temporalio.exceptions import ApplicationError
 
 from nurture.engine import Touch
 from nurture.events import Channel
 from nurture.leads import Lead
 from nurture.render import Rendered
+from nurture.store import Store
 from tests.channels.stub import ProviderStub
 from tests.conftest import ROOT, make_lead
 
@@ -180,3 +183,24 @@ EMAIL = Rendered(subject="Hello Ann", text="Hi Ann,\nplain.", html="<p>Hi Ann</p
 TEXT = Rendered(text="Hi Ann, a short note from Sam.")
 LETTER = Rendered(html="<html><body><p>Dear Ann,</p><p>A letter.</p></body></html>")
 POSTCARD = Rendered(html="<p>Front</p>\n<!-- back -->\n<p>Back: hello Ann</p>")
+
+
+def refused_key(
+    attempt: Callable[[], object], store: Store, touch_id: str, caplog: pytest.LogCaptureFixture
+) -> str:
+    """Run one attempt a provider answers 401/403: it must raise a retryable
+    ``ProviderCredentials`` error, leave the touch ``pending`` and log one ERROR; the message."""
+    caplog.clear()
+    with (
+        caplog.at_level(logging.ERROR, logger="nurture.channels"),
+        pytest.raises(ApplicationError) as caught,
+    ):
+        attempt()
+    error = caught.value
+    assert error.type == "ProviderCredentials" and not error.non_retryable
+    assert error.next_retry_delay is None  # the retry policy's backoff (up to 5 minutes)
+    row = store.get_touch(touch_id)
+    assert row is not None and row.status == "pending" and row.provider_id is None
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1 and touch_id in errors[0].getMessage()
+    return error.message

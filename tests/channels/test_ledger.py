@@ -9,6 +9,7 @@ from temporalio.exceptions import ApplicationError
 
 from nurture.channels.base import (
     Adopt,
+    CredentialsRefused,
     Decision,
     NotSent,
     ProviderChannel,
@@ -16,6 +17,7 @@ from nurture.channels.base import (
     Resend,
     Unclear,
     Unknown,
+    credentials_refused,
     settled_result,
 )
 from nurture.channels.outbox import OutboxChannel
@@ -23,7 +25,7 @@ from nurture.engine import Touch
 from nurture.events import Channel
 from nurture.render import Rendered
 from nurture.store import Store, TouchRecord
-from tests.channels.conftest import EMAIL, make_touch
+from tests.channels.conftest import EMAIL, make_touch, refused_key
 
 
 class Fake(ProviderChannel[str]):
@@ -109,6 +111,20 @@ def test_rejected_and_not_sent(store: Store) -> None:
         fake.send(retried, EMAIL)
     assert not caught.value.non_retryable
     assert fake.send(retried, EMAIL).provider_id == "P2"
+
+
+def test_a_refused_key_keeps_the_touch_pending_never_failed(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    touch = make_touch(Channel.email)
+    refusal = credentials_refused("Fake", 401, "the key was refused; check FAKE_KEY", "nope")
+    assert isinstance(refusal, CredentialsRefused) and isinstance(refusal, NotSent)
+    fake = Fake(store, fail(refusal), fail(refusal), lambda: "P1")
+    for _ in range(2):
+        message = refused_key(lambda: fake.send(touch, EMAIL), store, touch.touch_id, caplog)
+        assert message.startswith("Fake 401: the key was refused; check FAKE_KEY (Fake said: nope)")
+    result = fake.send(touch, EMAIL)
+    assert (result.status, result.provider_id, fake.calls) == ("sent", "P1", 3)
 
 
 def test_a_pending_touch_another_attempt_claimed_is_not_sent_twice(store: Store) -> None:

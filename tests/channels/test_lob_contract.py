@@ -21,6 +21,7 @@ from tests.channels.conftest import (
     closed_port_url,
     lob_spec_errors,
     make_touch,
+    refused_key,
 )
 from tests.channels.stub import ProviderStub
 from tests.conftest import make_lead
@@ -195,11 +196,27 @@ def test_429_waits_for_retry_after(store: Store, stub: ProviderStub) -> None:
     assert adapter.send(touch, LETTER).status == "sent"
 
 
-@pytest.mark.parametrize("code", [400, 401, 403, 404, 422])
+@pytest.mark.parametrize("code", [400, 404, 422])
 def test_permanent_answers_fail_the_touch(store: Store, stub: ProviderStub, code: int) -> None:
     stub.fail(code)
     result = channel(store, stub.url).send(letter(), LETTER)
     assert result.status == "failed" and (result.error or "").startswith(f"Lob {code}")
+
+
+@pytest.mark.parametrize("code", [401, 403])
+def test_a_refused_key_is_retried_until_fixed_then_sent_once(
+    store: Store, stub: ProviderStub, code: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    stub.fail(code, times=2)  # two attempts before the key is fixed
+    adapter, touch = channel(store, stub.url), postcard()
+    for _ in range(2):
+        message = refused_key(lambda: adapter.send(touch, POSTCARD), store, touch.touch_id, caplog)
+        assert message.startswith(f"Lob {code}: ") and "check NURTURE_LOB_API_KEY" in message
+    result = adapter.send(touch, POSTCARD)
+    assert result.status == "sent"
+    assert adapter.send(touch, POSTCARD).provider_id == result.provider_id  # settled
+    assert len(stub.creates("/postcards")) == 3  # two refused, one made
+    assert [p["id"] for p in stub.lob_pieces.values()] == [result.provider_id]
 
 
 def test_connection_refused_is_retried(store: Store) -> None:

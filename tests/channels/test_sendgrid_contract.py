@@ -14,7 +14,7 @@ from nurture.channels.sendgrid import SendGridChannel
 from nurture.events import Channel
 from nurture.settings import Settings
 from nurture.store import Store
-from tests.channels.conftest import EMAIL, SENDER, closed_port_url, make_touch
+from tests.channels.conftest import EMAIL, SENDER, closed_port_url, make_touch, refused_key
 from tests.channels.stub import ProviderStub
 
 
@@ -90,13 +90,46 @@ def test_a_request_breaking_the_spec_fails_the_touch(store: Store, sendgrid_mock
     assert (again.status, again.error) == ("failed", result.error)
 
 
-@pytest.mark.parametrize("code", [401, 403, 404, 413])
+@pytest.mark.parametrize("code", [404, 413])
 def test_permanent_answers_fail_the_touch(store: Store, sendgrid_mock: str, code: int) -> None:
     adapter = channel(store, sendgrid_mock)
     adapter.api.client.request_headers["Prefer"] = f"code={code}"
     result = adapter.send(make_touch(Channel.email), EMAIL)
     assert result.status == "failed"
     assert result.error is not None and result.error.startswith(f"SendGrid {code}")
+
+
+@pytest.mark.parametrize("code", [401, 403])
+def test_the_specs_key_refusals_keep_the_touch_pending(
+    store: Store, sendgrid_mock: str, code: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The spec's own 401/403 answers: our configuration is wrong, not the lead; retried."""
+    adapter, touch = channel(store, sendgrid_mock), make_touch(Channel.email)
+    adapter.api.client.request_headers["Prefer"] = f"code={code}"
+    message = refused_key(lambda: adapter.send(touch, EMAIL), store, touch.touch_id, caplog)
+    assert message.startswith(f"SendGrid {code}: ") and "NURTURE_SENDGRID_API_KEY" in message
+    del adapter.api.client.request_headers["Prefer"]
+    assert adapter.send(touch, EMAIL).status == "sent"
+
+
+@pytest.mark.parametrize("code", [401, 403])
+def test_a_refused_key_is_retried_until_fixed_then_sent_once(
+    store: Store, stub: ProviderStub, code: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    stub.fail(code, times=2)  # two attempts before the key is fixed
+    adapter, touch = channel(store, stub.url), make_touch(Channel.email)
+    for _ in range(2):
+        message = refused_key(lambda: adapter.send(touch, EMAIL), store, touch.touch_id, caplog)
+        assert message.startswith(f"SendGrid {code}: ")
+        assert "check NURTURE_SENDGRID_API_KEY" in message and "stub failure" in message
+    row = store.get_touch(touch.touch_id)
+    assert row is not None and row.error is not None and row.error.startswith(f"SendGrid {code}")
+    result = adapter.send(touch, EMAIL)
+    assert (result.status, result.provider_id) == ("sent", "sg-1")
+    assert adapter.send(touch, EMAIL).provider_id == "sg-1"  # settled: no further request
+    assert len(stub.creates("/v3/mail/send")) == 3  # two refused, one accepted
+    row = store.get_touch(touch.touch_id)
+    assert row is not None and (row.status, row.error) == ("sent", None)
 
 
 def test_500_is_retried_then_settled_unknown_never_resent(store: Store, sendgrid_mock: str) -> None:

@@ -13,7 +13,7 @@ from nurture.engine import Touch
 from nurture.events import Channel
 from nurture.settings import Settings
 from nurture.store import Store, utcnow
-from tests.channels.conftest import TEXT, TWILIO_SID, closed_port_url, make_touch
+from tests.channels.conftest import TEXT, TWILIO_SID, closed_port_url, make_touch, refused_key
 from tests.channels.stub import ProviderStub
 
 FROM = "+14155550100"
@@ -146,11 +146,30 @@ def test_5xx_is_retried_and_reconciled(store: Store, stub: ProviderStub) -> None
     assert gets and gets[0].query["To"] == ["+14155550123"] and gets[0].query["From"] == [FROM]
 
 
-@pytest.mark.parametrize("code", [400, 401, 403, 404])
+@pytest.mark.parametrize("code", [400, 404])
 def test_permanent_answers_fail_the_touch(store: Store, stub: ProviderStub, code: int) -> None:
     stub.fail(code)
     result = channel(store, stub.url).send(make_touch(Channel.sms), TEXT)
     assert result.status == "failed" and (result.error or "").startswith(f"Twilio {code}")
+
+
+@pytest.mark.parametrize("kind", [Channel.sms, Channel.voicemail])
+@pytest.mark.parametrize("code", [401, 403])
+def test_a_refused_key_is_retried_until_fixed_then_sent_once(
+    store: Store, stub: ProviderStub, code: int, kind: Channel, caplog: pytest.LogCaptureFixture
+) -> None:
+    stub.fail(code, times=2)  # two attempts before the credentials are fixed
+    adapter, touch = channel(store, stub.url), make_touch(kind)
+    for _ in range(2):
+        message = refused_key(lambda: adapter.send(touch, TEXT), store, touch.touch_id, caplog)
+        assert message.startswith(f"Twilio {code}: ")
+        assert "NURTURE_TWILIO_ACCOUNT_SID" in message and "NURTURE_TWILIO_AUTH_TOKEN" in message
+    result = adapter.send(touch, TEXT)
+    assert result.status == "sent"
+    assert [r["sid"] for r in stub.twilio_records] == [result.provider_id]
+    assert adapter.send(touch, TEXT).provider_id == result.provider_id  # settled
+    assert len(stub.creates("/2010-04-01/")) == 3  # two refused, one created
+    assert not [r for r in stub.requests if r.method == "GET"]  # pending: no reconciling
 
 
 def test_a_timeout_after_twilio_acted_adopts_its_record(store: Store, stub: ProviderStub) -> None:

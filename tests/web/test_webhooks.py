@@ -192,6 +192,65 @@ def test_sendgrid_batch(client: TestClient, inbox: Inbox, sendgrid_key: Any) -> 
     assert click.attempts == 1 and "unreachable" in (click.last_error or "")
 
 
+def sendgrid_touch(store: Store, touch_id: str, status: str) -> None:
+    """An email the SendGrid channel recorded with ``status``."""
+    store.record_touch(
+        touch_id=touch_id,
+        lead_id="L1",
+        cadence="drip",
+        cadence_version=1,
+        cycle=1,
+        step_id=touch_id.rsplit(":", 1)[1],
+        channel="email",
+        provider="sendgrid",
+        status=status,
+        error=f"{status}: as the channel left it",
+        summary="email",
+    )
+
+
+def test_sendgrid_processed_confirms_an_email_settled_unknown(
+    client: TestClient, inbox: Inbox, ledger: Store, sendgrid_key: Any
+) -> None:
+    lost, failed = "L1:drip:v1:e1:c1:lost", "L1:drip:v1:e1:c1:refused"
+    sendgrid_touch(ledger, lost, "unknown")
+    sendgrid_touch(ledger, failed, "failed")
+    at = int(time.time()) - 60
+    sg_id = "Ctt1jcG7Qk2YJPOYWDv5sg.filter0905p1mdw1-4434-59E0C6FF-3.0"
+    batch = [
+        sg_event("processed", "sg-lost-p", touch_id=lost, sg_message_id=sg_id, timestamp=at),
+        sg_event("delivered", "sg-lost-d", touch_id=lost, sg_message_id=sg_id),
+        sg_event("processed", "sg-refused-p", touch_id=failed),
+        sg_event("processed", "sg-outbox-p"),  # EMAIL_TOUCH: an outbox row, already sent
+    ]
+    others = {t: ledger.get_touch(t) for t in (failed, EMAIL_TOUCH)}
+    r = post_sendgrid(client, sendgrid_key, batch)
+    assert r.status_code == 200, r.text
+    assert r.json() == {"accepted": 4, "new": 4, "duplicates": 0}
+    row = ledger.get_touch(lost)
+    assert row is not None and (row.status, row.provider_id) == ("sent", "Ctt1jcG7Qk2YJPOYWDv5sg")
+    assert row.error == (
+        "confirmed by SendGrid's processed event (event webhook); the send itself had ended unknown"
+    )
+    assert row.sent_at is not None and int(row.sent_at.timestamp()) == at
+    for touch_id, earlier in others.items():  # any other status: never touched
+        later = ledger.get_touch(touch_id)
+        assert earlier is not None and later is not None
+        assert later.to_dict() == earlier.to_dict()
+    # The inbox sees the events exactly as before: processed kept unmapped, delivered pending.
+    status = {r.event_id: (r.status, r.kind, r.touch_id) for r in inbox.list()}
+    assert status == {
+        "sg-lost-p": ("unmapped", None, lost),
+        "sg-lost-d": ("pending", "email.delivered", lost),
+        "sg-refused-p": ("unmapped", None, failed),
+        "sg-outbox-p": ("unmapped", None, EMAIL_TOUCH),
+    }
+    before = [touch.to_dict() for touch in ledger.list_touches()]
+    again = post_sendgrid(client, sendgrid_key, batch)  # SendGrid re-delivers the batch
+    assert again.json() == {"accepted": 4, "new": 0, "duplicates": 4}
+    assert [touch.to_dict() for touch in ledger.list_touches()] == before  # nothing changes
+
+
 def test_sendgrid_large_batch(client: TestClient, inbox: Inbox, sendgrid_key: Any) -> None:
     events = [
         sg_event(kind, f"sg-{n}", touch_id=f"L{n % 50}:drip:v1:e1:c1:hello", lead_id=None)
