@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from nurture.cli_support import console, err
 from nurture.desk.cli import reps_app, tasks_app
 from nurture.handoff_cli import handoff_app
 from nurture.inbox_cli import app as inbox_app
@@ -35,8 +35,6 @@ app.add_typer(reps_app, name="reps")
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(handoff_app, name="handoff")
 register_pause_commands(lead_app, cadence_app)  # lead/cadence pause and resume
-console = Console()
-err = Console(stderr=True, soft_wrap=True)
 
 
 # ---------------------------------------------------------------- cadences

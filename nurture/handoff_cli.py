@@ -3,23 +3,19 @@ handoff pages. Refusals (stale, repeated, someone else's) exit 1 with the workfl
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 from rich.table import Table
 
+from nurture.cli_support import T, console, fail, problems, run_with_client
 from nurture.handoff import DeclineReason
-from nurture.settings import get_settings
 
 if TYPE_CHECKING:  # imported lazily at run time (keeps `nurture --help` fast)
-    from temporalio.client import Client
-
     from nurture.handoff import HandoffView
     from nurture.handoffs import HandoffService
 
@@ -27,47 +23,10 @@ handoff_app = typer.Typer(
     help="Sales-ready leads: list, show, accept, decline, record the outcome.",
     no_args_is_help=True,
 )
-console = Console()
-err = Console(stderr=True, soft_wrap=True)
-T = TypeVar("T")
 OUTCOMES = ("opportunity", "won", "lost")
 HandoffOption = Annotated[
     str | None, typer.Option("--handoff", help="The handoff id (default: the lead's current one)")
 ]
-
-
-def fail(message: str, code: int = 1) -> typer.Exit:
-    """Print the message as an error; the exit to raise."""
-    err.print(f"[red]error[/] {message}", highlight=False)
-    return typer.Exit(code)
-
-
-def problems(exc: ValidationError) -> str:
-    """A pydantic error in one line."""
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc'])}: {str(e['msg']).removeprefix('Value error, ')}"
-        for e in exc.errors()
-    )
-
-
-def run_with_client(work: Callable[[Client], Awaitable[T]]) -> T:
-    """Connect to Temporal, run ``work``, and turn a ``LeadError`` into exit 1 with its message."""
-    from nurture.lead_calls import LeadError
-    from nurture.temporal import connect
-
-    settings = get_settings()
-
-    async def main() -> T:
-        try:
-            client = await connect(settings)
-        except RuntimeError as exc:
-            raise fail(f"cannot reach Temporal at {settings.temporal_address}: {exc}") from None
-        return await work(client)
-
-    try:
-        return asyncio.run(main())
-    except LeadError as exc:
-        raise fail(exc.message) from None
 
 
 def _run(work: Callable[[HandoffService], Awaitable[T]]) -> T:

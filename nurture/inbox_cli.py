@@ -6,14 +6,12 @@ import asyncio
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from nurture.cli_support import console, err
 from nurture.settings import Settings, get_settings
 
 app = typer.Typer(help="The inbox of incoming engagement events.", no_args_is_help=True)
-console = Console()
-err = Console(stderr=True, soft_wrap=True)
 STATUSES = ("pending", "delivered", "unknown_lead", "unmapped")
 
 

@@ -10,7 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from nurture.handoff_cli import console, err, fail, run_with_client
+from nurture.cli_support import console, err, fail, problems, run_with_client
 
 if TYPE_CHECKING:
     from temporalio.client import Client
@@ -40,7 +40,6 @@ def parse_until(value: str | None) -> datetime | None:
 def _pause_action(reason: str, until: str | None) -> PauseLead:
     from pydantic import ValidationError
 
-    from nurture.handoff_cli import problems
     from workflows.contracts import PauseLead
 
     try:

@@ -3,27 +3,23 @@ through the same service as the desk pages)."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 from rich.table import Table
 
+from nurture.cli_support import T, console, err, fail, problems, run_with_client
 from nurture.settings import get_settings
 
 reps_app = typer.Typer(help="The call desk's reps and teams.", no_args_is_help=True)
 tasks_app = typer.Typer(
     help="Call tasks: list, show, claim, release, complete.", no_args_is_help=True
 )
-console = Console()
-err = Console(stderr=True, soft_wrap=True)
-T = TypeVar("T")
 
 if TYPE_CHECKING:  # imported lazily at run time (keeps `nurture --help` fast)
     from nurture.desk.reps import Rep, RepDirectory, Team
@@ -35,18 +31,6 @@ def _directory() -> RepDirectory:
     from nurture.store import Store
 
     return RepDirectory(Store(get_settings().store_url))
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[red]error[/] {message}", highlight=False)
-    return typer.Exit(code)
-
-
-def _problems(exc: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc'])}: {str(e['msg']).removeprefix('Value error, ')}"
-        for e in exc.errors()
-    )
 
 
 # ---------------------------------------------------------------- reps
@@ -70,7 +54,7 @@ def reps_load(
             err.print(f"[red]error[/] {problem}", highlight=False)
         raise typer.Exit(1) from None
     except (OSError, ValueError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     console.print(
         f"{report.teams} team(s); {len(report.added)} added, {len(report.updated)} updated"
     )
@@ -109,14 +93,14 @@ def reps_add(
             manager=manager,
         )
     except ValidationError as exc:
-        raise _fail(_problems(exc), 2) from None
+        raise fail(problems(exc), 2) from None
     if update:
         saved, created = directory.save(rep)
     else:
         try:
             saved, created = directory.add(rep), True
         except ValueError as exc:
-            raise _fail(f"{exc} (use --update to change it)") from None
+            raise fail(f"{exc} (use --update to change it)") from None
     console.print(
         f"{'added' if created else 'updated'} {saved.username} ({saved.role}, queue "
         f"{saved.queue}, {saved.hours} {saved.timezone})"
@@ -132,7 +116,7 @@ def reps_password(username: str) -> None:
 
     directory = _directory()
     if directory.get(username) is None:
-        raise _fail(str(RepNotFound(username)))
+        raise fail(str(RepNotFound(username)))
     password = typer.prompt(
         f"New password for {username} (at least {MIN_PASSWORD} characters)",
         hide_input=True,
@@ -141,7 +125,7 @@ def reps_password(username: str) -> None:
     try:
         directory.set_password(username, password)
     except ValueError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     console.print(f"password set for {username}")
 
 
@@ -153,7 +137,7 @@ def reps_deactivate(username: str) -> None:
     try:
         _directory().update(username, active=False)
     except RepNotFound as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     console.print(f"{username} deactivated")
 
 
@@ -196,24 +180,15 @@ def _run(work: Callable[[DeskService], Awaitable[T]]) -> T:
     """Connect, run ``work`` with the desk service, and turn its errors into an exit."""
     from nurture.desk.tasks import DeskError, DeskService
     from nurture.store import Store
-    from nurture.temporal import connect
 
-    settings = get_settings()
-
-    async def main() -> T:
-        client = await connect(settings)
-        return await work(DeskService(client, Store(settings.store_url)))
-
-    try:
-        return asyncio.run(main())
-    except DeskError as exc:
-        raise _fail(exc.message) from None
+    store = Store(get_settings().store_url)
+    return run_with_client(lambda client: work(DeskService(client, store)), (DeskError,))
 
 
 def _known_rep(username: str) -> str:
     rep = _directory().get(username)
     if rep is None or not rep.active:
-        raise _fail(f"no active rep {username!r} (see `nurture reps list`)")
+        raise fail(f"no active rep {username!r} (see `nurture reps list`)")
     return rep.username
 
 
@@ -306,9 +281,9 @@ def _aware(value: str | None, option: str) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise _fail(f"{option}: {value!r} is not an ISO 8601 time", 2) from None
+        raise fail(f"{option}: {value!r} is not an ISO 8601 time", 2) from None
     if parsed.tzinfo is None:
-        raise _fail(f"{option}: add the UTC offset, e.g. {value}-05:00 or {value}Z", 2)
+        raise fail(f"{option}: add the UTC offset, e.g. {value}-05:00 or {value}Z", 2)
     return parsed
 
 
@@ -346,12 +321,12 @@ def tasks_complete(
         chosen = Disposition(disposition)
     except ValueError:
         names = ", ".join(d.value for d in Disposition)
-        raise _fail(f"unknown disposition {disposition!r}; one of: {names}", 2) from None
+        raise fail(f"unknown disposition {disposition!r}; one of: {names}", 2) from None
     bant = {"budget": budget, "authority": authority, "need": need, "timeframe": timeframe}
     try:
         qualification = Qualification(**bant) if any(bant.values()) else None  # type: ignore[arg-type]
     except ValidationError as exc:
-        raise _fail(f"qualified needs all four BANT answers: {_problems(exc)}", 2) from None
+        raise fail(f"qualified needs all four BANT answers: {problems(exc)}", 2) from None
     meeting = _aware(meeting_at, "--meeting-at")
     call_back = _aware(call_back_at, "--call-back-at")
 
@@ -369,7 +344,7 @@ def tasks_complete(
                 event_id=event_id or f"cli-{uuid.uuid4()}",
             )
         except ValidationError as exc:
-            raise _fail(_problems(exc), 2) from None
+            raise fail(problems(exc), 2) from None
         view = await desk.complete(lead_id, action)
         return view.task_id
 
