@@ -3,7 +3,8 @@
 Status codes (the same on every webhook and on ``POST /events``):
 503 the provider's verification setting is missing (nothing is accepted unsigned), 413 body over
 :data:`BODY_LIMIT`, 401 missing/forged signature or token or a stale timestamp, 400 unreadable
-payload, 422 a readable ``/events`` body that is not an engagement event, 200 in the inbox.
+payload, 422 a readable ``/events`` body that is not an engagement event, 2xx in the inbox (202
+from ``/events``: delivery to the journeys follows the answer; 200 from the providers' webhooks).
 Every refusal is logged on ``nurture.webhooks`` with its reason.
 """
 

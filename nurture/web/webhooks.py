@@ -197,11 +197,14 @@ async def lob_webhook(
 # ---------------------------------------------------------------- POST /events
 
 
-@router.post("/events")
+@router.post("/events", status_code=202)
 async def post_events(
     request: Request, settings: SettingsDep, background: BackgroundTasks
 ) -> dict[str, int]:
     """Engagement from landing pages, forms and CRMs: one event or a list, in our own format.
+
+    202: recorded in the inbox, delivered to the leads' journeys after the answer (an event for
+    a lead with no running journey is kept as ``unknown_lead``, see ``/inbox``).
 
     Authenticated by ``Authorization: Bearer <NURTURE_EVENTS_TOKEN>`` or
     ``X-Nurture-Signature: sha256=<hex HMAC-SHA256 of the body with NURTURE_EVENTS_HMAC_SECRET>``.

@@ -94,7 +94,7 @@ async def test_pending_while_temporal_is_down_then_delivered(
         r = await client.post(
             "/events", json=event("open-1", "INBOX1", touch_id=touch), headers=AUTH
         )
-        assert r.status_code == 200
+        assert r.status_code == 202
         again = await client.post(
             "/events", json=event("open-1", "INBOX1", touch_id=touch), headers=AUTH
         )
@@ -131,7 +131,7 @@ async def test_delivered_at_once_and_unknown_leads_recorded(
             event("nobody-1", "NOBODY"),
             event("closed-1", "INBOX3"),
         ]
-        assert (await client.post("/events", json=batch, headers=AUTH)).status_code == 200
+        assert (await client.post("/events", json=batch, headers=AUTH)).status_code == 202
         delivered = await wait_for_status(inbox, "click-2", "delivered")
         assert delivered.attempts == 1
         nobody = await wait_for_status(inbox, "nobody-1", "unknown_lead")
@@ -152,7 +152,7 @@ async def test_cli_delivers_pending_and_retries_unknown(
     down = app_settings(tmp_path, f"127.0.0.1:{closed_port()}")
     async with running_app(down, store) as client:
         r = await client.post("/events", json=event("late-1", "INBOX4", "web.visit"), headers=AUTH)
-        assert r.status_code == 200
+        assert r.status_code == 202
     assert inbox.get("late-1").status == "pending"  # type: ignore[union-attr]
 
     live = Settings(

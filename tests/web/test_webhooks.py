@@ -599,7 +599,7 @@ def form_event(event_id: str, **over: Any) -> dict[str, Any]:
 def test_events_with_a_bearer_token(client: TestClient, inbox: Inbox) -> None:
     auth = {"Authorization": f"Bearer {EVENTS_TOKEN}"}
     r = client.post("/events", json=form_event("f1"), headers=auth)
-    assert r.status_code == 200 and r.json() == {"accepted": 1, "new": 1, "duplicates": 0}
+    assert r.status_code == 202 and r.json() == {"accepted": 1, "new": 1, "duplicates": 0}
     row = inbox.get("f1")
     assert row is not None and row.provider == "events" and row.status == "pending"
     assert row.event().data == {"page": "/pricing", "form": "demo-request"}  # type: ignore[union-attr]
@@ -612,7 +612,7 @@ def test_events_with_a_signature(client: TestClient, inbox: Inbox) -> None:
     ).encode()
     headers = {"X-Nurture-Signature": sign_body(EVENTS_SECRET, body)}
     r = client.post("/events", content=body, headers=headers)
-    assert r.status_code == 200 and r.json()["new"] == 2
+    assert r.status_code == 202 and r.json()["new"] == 2
     assert {row.event_id: row.kind for row in inbox.list()} == {
         "f2": "form.submitted",
         "f3": "web.visit",
