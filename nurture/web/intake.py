@@ -1,10 +1,10 @@
 """What every incoming endpoint shares: bounded body reading, refusals, accepting into the inbox.
 
-Status codes (the same on every webhook and on ``POST /events``):
-503 the provider's verification setting is missing (nothing is accepted unsigned), 413 body over
-:data:`BODY_LIMIT`, 401 missing/forged signature or token or a stale timestamp, 400 unreadable
-payload, 422 a readable ``/events`` body that is not an engagement event, 2xx in the inbox (202
-from ``/events``: delivery to the journeys follows the answer; 200 from the providers' webhooks).
+Status codes: 503 the provider's verification setting is missing (nothing is accepted unsigned),
+413 body over :data:`BODY_LIMIT`, 401 missing/forged signature or token or a stale timestamp,
+400 a webhook payload we cannot read; ``POST /events`` answers 422 for any body that is not
+engagement events (unreadable JSON too, as FastAPI does). Accepted: 202 from ``/events``
+(delivery to the journeys follows the answer), 200 from the providers' webhooks.
 Every refusal is logged on ``nurture.webhooks`` with its reason.
 """
 
@@ -96,14 +96,14 @@ async def read_body(source: str, request: Request, limit: int = BODY_LIMIT) -> b
     return b"".join(chunks)
 
 
-def parse_json(source: str, request: Request, body: bytes) -> Any:
-    """The body as JSON, or a 400 that says where it broke (e.g. a truncated body)."""
+def parse_json(source: str, request: Request, body: bytes, status: int = 400) -> Any:
+    """The body as JSON, or a 400 (or ``status``) that says where it broke (e.g. truncated)."""
     try:
         return json.loads(body.decode("utf-8"))
     except UnicodeDecodeError:
-        malformed(source, request, "body is not UTF-8")
+        malformed(source, request, "body is not UTF-8", status)
     except json.JSONDecodeError as exc:
-        malformed(source, request, f"body is not valid JSON: {exc}")
+        malformed(source, request, f"body is not valid JSON: {exc}", status)
 
 
 async def accept(

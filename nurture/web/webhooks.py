@@ -224,16 +224,16 @@ async def post_events(
         lambda: verify_events(token, secret, body, authorization, signature),
         challenge='Bearer realm="nurture-events"',
     )
-    payload = parse_json(source, request, body)
+    payload = parse_json(source, request, body, status=422)
     many = isinstance(payload, list)
     values = payload if many else [payload]
     if not values:
-        malformed(source, request, "an empty list: send at least one event")
+        malformed(source, request, "an empty list: send at least one event", status=422)
     items: list[InboxItem] = []
     for index, value in enumerate(values):
         where = f"event {index}" if many else "event"
         if not isinstance(value, dict):
-            malformed(source, request, f"{where}: not a JSON object")
+            malformed(source, request, f"{where}: not a JSON object", status=422)
         try:
             event = EngagementEvent.model_validate(value)
         except ValidationError as exc:

@@ -640,7 +640,7 @@ def test_events_refusals(
 def test_events_malformed(client: TestClient, inbox: Inbox) -> None:
     auth = {"Authorization": f"Bearer {EVENTS_TOKEN}"}
     r = client.post("/events", content=b'{"id": "f1", "kind": "form.sub', headers=auth)
-    assert r.status_code == 400 and "not valid JSON" in r.json()["detail"]
+    assert r.status_code == 422 and "not valid JSON" in r.json()["detail"]
     r = client.post(
         "/events", json=[form_event("ok"), form_event("f2", kind="form.typo")], headers=auth
     )
@@ -651,8 +651,10 @@ def test_events_malformed(client: TestClient, inbox: Inbox) -> None:
     r = client.post("/events", json={"id": "f4", "kind": "web.visit"}, headers=auth)
     assert r.status_code == 422
     assert "lead_id: Field required" in r.json()["detail"]
-    assert client.post("/events", json=[], headers=auth).status_code == 400
-    assert client.post("/events", json=["f5"], headers=auth).status_code == 400
+    r = client.post("/events", json=[], headers=auth)
+    assert r.status_code == 422 and r.json()["detail"].startswith("an empty list")
+    r = client.post("/events", json=["f5"], headers=auth)
+    assert r.status_code == 422 and r.json()["detail"] == "event 0: not a JSON object"
     assert inbox.list() == []  # a bad event refuses its whole batch: the sender fixes and resends
     big = b"[" + b" " * BODY_LIMIT + b"]"
     assert client.post("/events", content=big, headers=auth).status_code == 413
