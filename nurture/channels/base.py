@@ -7,7 +7,7 @@ A provider send goes through the touch ledger (``nurture.store``, one row per to
 3. ``submit`` calls the provider; the row becomes ``sent`` (with the provider's id), ``failed``
    (a permanent refusal: the engine stops the channel for the lead), or stays claimable:
    ``pending`` when the request certainly never reached the provider (connection refused, DNS,
-   429, or 401/403: our credentials were refused), or ``sending`` when the outcome is unclear
+   429, or 401: our credentials were refused), or ``sending`` when the outcome is unclear
    (timeout, reset, most 5xx);
 4. a retry that finds ``sending`` (unclear outcome, or a worker that died mid-call) never blindly
    resends: the adapter's ``reconcile`` adopts the provider's record, resends where that is safe
@@ -16,8 +16,8 @@ A provider send goes through the touch ledger (``nurture.store``, one row per to
 
 Permanent refusals come back as ``TouchResult(status="failed")``; retryable ones raise
 ``temporalio.exceptions.ApplicationError`` so the activity's retry policy backs off. A refused
-key (401/403) is our configuration, not the lead's: it is retried (``ProviderCredentials``) until
-the key is fixed, never a refusal that stops the channel.
+key (401) is our configuration, not the lead's: it is retried (``ProviderCredentials``) until the
+key is fixed, never a refusal that stops the channel.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ class NotSent(Exception):
 
 
 class CredentialsRefused(NotSent):
-    """401/403: the provider refused our credentials before queueing anything; fix, then resend."""
+    """401: the provider refused our credentials before queueing anything; fix, then resend."""
 
 
 class Unclear(Exception):
@@ -117,7 +117,7 @@ def settled_result(row: TouchRecord) -> TouchResult | None:
 
 
 def credentials_refused(provider: str, status: int, fix: str, said: str) -> CredentialsRefused:
-    """A 401/403 as one line: the provider, the status, what to fix, the provider's words."""
+    """A 401 as one line: the provider, the status, what to fix, the provider's words."""
     return CredentialsRefused(f"{provider} {status}: {fix} ({provider} said: {said})")
 
 

@@ -4,8 +4,8 @@ Delivery guarantee: exactly once within Lob's 24 hours of idempotency. Every cre
 ``Idempotency-Key: <touch id>``, so an attempt whose outcome is unclear (timeout, 5xx, a worker
 that died mid-call) is simply sent again and Lob answers with the piece it already made. A claim
 older than the key's lifetime is not resent: it becomes ``unknown`` (find it in Lob by the
-``touch_id`` metadata). A 401/403 (the key refused, nothing made) is retried until the
-configuration is fixed.
+``touch_id`` metadata). A 401 (the key refused, nothing made) is retried until the key is
+fixed.
 
 A postcard template holds both sides, the front first, split by the line ``<!-- back -->``; a
 letter template is the whole letter (Lob prints the address block on the first page).
@@ -55,14 +55,9 @@ BACK_MARKER = "<!-- back -->"
 KEY_LIFETIME = timedelta(hours=23)
 #: Connect and read timeouts of one Lob request, in seconds.
 TIMEOUTS = (10.0, HTTP_TIMEOUT)
-#: Refusals of our configuration (nothing made) and what to fix; retried until fixed.
-CREDENTIALS = {
-    401: "the API key was refused; check NURTURE_LOB_API_KEY",
-    403: (
-        "the API key may not do this (a test key, or a feature the account lacks); "
-        "check NURTURE_LOB_API_KEY and the account in Lob"
-    ),
-}
+#: A refused key (nothing made) and what to fix; retried until fixed. A 403 stays a permanent
+#: refusal for the lead's channel.
+CREDENTIALS = {401: "the API key was refused; check NURTURE_LOB_API_KEY"}
 
 
 @dataclass(frozen=True)

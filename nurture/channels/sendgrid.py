@@ -5,8 +5,8 @@ up by our touch id, so an attempt whose outcome is unclear (timeout, reset, 500/
 worker that died during the call) is never resent: the touch becomes ``unknown`` and is skipped
 with the reason on the journey; a later ``processed`` (or ``delivered``) event for it settles
 the row as ``sent`` (:mod:`nurture.channels.sendgrid_events`). Requests that certainly did not
-reach SendGrid (connection refused, DNS failure) and 429/503 answers are retried; so are 401/403
-(the key or sender is refused before anything is queued) until the configuration is fixed.
+reach SendGrid (connection refused, DNS failure) and 429/503 answers are retried; so is a 401 (the
+API key refused before anything is queued) until the key is fixed.
 """
 
 from __future__ import annotations
@@ -55,14 +55,9 @@ from nurture.store import Store, TouchRecord
 
 #: Answers after which SendGrid has certainly not queued the message.
 NOT_QUEUED = frozenset({429, 503})
-#: Refusals of our configuration (nothing queued) and what to fix; retried until fixed.
-CREDENTIALS = {
-    401: "the API key was refused; check NURTURE_SENDGRID_API_KEY",
-    403: (
-        "the API key may not send this mail (Mail Send permission, IP access management or an "
-        "unverified sender); check NURTURE_SENDGRID_API_KEY and the cadence's sender"
-    ),
-}
+#: A refused key (nothing queued) and what to fix; retried until fixed. A 403 (an unverified
+#: sender, a key without Mail Send) stays a permanent refusal: it stops email for the lead.
+CREDENTIALS = {401: "the API key was refused; check NURTURE_SENDGRID_API_KEY"}
 
 
 def build_mail(touch: Touch, rendered: Rendered, unsubscribe_group: int | None) -> Mail:

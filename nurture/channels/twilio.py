@@ -9,8 +9,8 @@ Delivery guarantee: exactly once as far as Twilio's records show. Twilio has no 
 an attempt whose outcome is unclear (timeout, reset, 5xx, a worker that died mid-call) is
 reconciled on retry by listing the calls/messages to that number from our number since the
 touch was claimed: a match not already recorded for another touch is adopted, otherwise the touch
-is sent again. A 401/403 (the account's credentials refused, nothing created) is retried until
-the configuration is fixed.
+is sent again. A 401 (the account's credentials refused, nothing created) is retried until the
+configuration is fixed.
 """
 
 from __future__ import annotations
@@ -52,15 +52,12 @@ CLOCK_SKEW = timedelta(minutes=2)
 LOOKBACK = 50
 #: Call progress events posted to the status callback.
 CALL_EVENTS = ["initiated", "answered", "completed"]
-#: Refusals of our configuration (nothing created) and what to fix; retried until fixed.
+#: Refused credentials (nothing created) and what to fix; retried until fixed. A 403 (a
+#: permission the account lacks) stays a permanent refusal for the lead's channel.
 CREDENTIALS = {
     401: (
         "the account SID / auth token were refused; "
         "check NURTURE_TWILIO_ACCOUNT_SID and NURTURE_TWILIO_AUTH_TOKEN"
-    ),
-    403: (
-        "the account may not make this request (suspended, or a permission it lacks); check "
-        "NURTURE_TWILIO_ACCOUNT_SID, NURTURE_TWILIO_AUTH_TOKEN and the account in Twilio"
     ),
 }
 

@@ -188,7 +188,7 @@ POSTCARD = Rendered(html="<p>Front</p>\n<!-- back -->\n<p>Back: hello Ann</p>")
 def refused_key(
     attempt: Callable[[], object], store: Store, touch_id: str, caplog: pytest.LogCaptureFixture
 ) -> str:
-    """Run one attempt a provider answers 401/403: it must raise a retryable
+    """Run one attempt a provider answers 401: it must raise a retryable
     ``ProviderCredentials`` error, leave the touch ``pending`` and log one ERROR; the message."""
     caplog.clear()
     with (

@@ -146,7 +146,7 @@ def test_5xx_is_retried_and_reconciled(store: Store, stub: ProviderStub) -> None
     assert gets and gets[0].query["To"] == ["+14155550123"] and gets[0].query["From"] == [FROM]
 
 
-@pytest.mark.parametrize("code", [400, 404])
+@pytest.mark.parametrize("code", [400, 403, 404])
 def test_permanent_answers_fail_the_touch(store: Store, stub: ProviderStub, code: int) -> None:
     stub.fail(code)
     result = channel(store, stub.url).send(make_touch(Channel.sms), TEXT)
@@ -154,7 +154,7 @@ def test_permanent_answers_fail_the_touch(store: Store, stub: ProviderStub, code
 
 
 @pytest.mark.parametrize("kind", [Channel.sms, Channel.voicemail])
-@pytest.mark.parametrize("code", [401, 403])
+@pytest.mark.parametrize("code", [401])
 def test_a_refused_key_is_retried_until_fixed_then_sent_once(
     store: Store, stub: ProviderStub, code: int, kind: Channel, caplog: pytest.LogCaptureFixture
 ) -> None:
