@@ -26,7 +26,7 @@ from pydantic import (
 
 from nurture.calendar import DAY_NAMES, DailyWindow, intersect, parse_window
 from nurture.events import Channel, EventKind
-from nurture.leads import CountryCode, TimeZoneName
+from nurture.leads import CountryCode, TimeZoneName, e164_number
 
 SLUG = r"^[a-z0-9][a-z0-9-]*$"
 #: The widest window in which calls, voicemail drops and texts may reach a lead (local time).
@@ -389,6 +389,16 @@ class CalendarConfig(_Model):
     jitter_minutes: int = Field(
         10, ge=0, le=240, description="Spread timed waits so leads don't all wake at once"
     )
+    caller_id: str | None = Field(
+        None,
+        description="E.164 number voicemail drops and texts come from (a number of the Twilio "
+        "account); default NURTURE_TWILIO_FROM",
+    )
+
+    @field_validator("caller_id")
+    @classmethod
+    def _caller_id(cls, value: str | None) -> str | None:
+        return e164_number(value, "caller id") if value else None
 
     @field_validator("business_hours")
     @classmethod

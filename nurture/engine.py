@@ -21,6 +21,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, Field, PrivateAttr
 
 from nurture.cadence import (
+    PHONE_CHANNELS,
     TOUCH_KINDS,
     BranchStep,
     Cadence,
@@ -158,6 +159,7 @@ class Touch(BaseModel):
     total: int
     summary: str
     sender: dict[str, Any] | None = None
+    caller_id: str | None = Field(None, description="The cadence's caller id (phone channels)")
     mail_format: Literal["letter", "postcard"] | None = None
     queue: str | None = None
     assignee: str | None = None
@@ -1116,6 +1118,7 @@ def _touch(
         total=j.cadence.touch_count(),
         summary=_label(j, channel, template),
         sender=j.cadence.sender.model_dump() if j.cadence.sender else None,
+        caller_id=j.cadence.calendar.caller_id if channel in PHONE_CHANNELS else None,
         mail_format=step.direct_mail.format if isinstance(step, DirectMailStep) else None,
     )
     if channel is Channel.call and isinstance(step, CallStep):

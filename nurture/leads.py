@@ -60,6 +60,17 @@ TimeZoneName = Annotated[str, AfterValidator(check_timezone)]
 CountryCode = Annotated[str, AfterValidator(check_country)]
 
 
+def e164_number(value: str, what: str = "phone") -> str:
+    """A valid phone number in E.164 form (``+14155550123``), or a ValueError naming ``what``."""
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        raise ValueError(f"{what} {value!r} is not in E.164 form (+<country><number>)") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError(f"{what} {value!r} is not a valid number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
 class Lead(BaseModel):
     """A person we nurture. ``id`` is the CRM's id; the workflow is ``lead-{id}``."""
 
@@ -101,15 +112,7 @@ class Lead(BaseModel):
     @field_validator("phone")
     @classmethod
     def _phone(cls, value: str | None) -> str | None:
-        if not value:
-            return None
-        try:
-            number = phonenumbers.parse(value, None)
-        except phonenumbers.NumberParseException:
-            raise ValueError(f"phone {value!r} is not in E.164 form (+<country><number>)") from None
-        if not phonenumbers.is_valid_number(number):
-            raise ValueError(f"phone {value!r} is not a valid number")
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return e164_number(value, "phone") if value else None
 
     @model_validator(mode="after")
     def _reachable(self) -> Lead:

@@ -136,7 +136,7 @@ class TwilioChannel(ProviderChannel[TwilioRequest]):
             raise Unsendable(f"the {touch.channel.value} template rendered no text")
         common = {
             "to": touch.lead.phone,
-            "from_": self.from_,
+            "from_": touch.caller_id or self.from_,
             "status_callback": status_callback_url(self.public_url, touch.touch_id),
         }
         if touch.channel is Channel.sms:
@@ -177,7 +177,7 @@ class TwilioChannel(ProviderChannel[TwilioRequest]):
         params = request.params
         lister = self.client.messages if request.kind == "sms" else self.client.calls
         try:
-            recent = list(lister.page(to=params["to"], from_=self.from_, page_size=LOOKBACK))
+            recent = list(lister.page(to=params["to"], from_=params["from_"], page_size=LOOKBACK))
         except (TwilioRestException, RequestException) as exc:
             raise ApplicationError(
                 f"twilio: cannot list recent {request.kind} records to reconcile: {exc}",

@@ -121,6 +121,25 @@ def test_reconcile_resends_when_twilio_has_nothing_new(store: Store, stub: Provi
     assert len({r["sid"] for r in stub.twilio_records}) == 2
 
 
+@pytest.mark.parametrize("kind", [Channel.sms, Channel.voicemail])
+def test_the_cadence_caller_id_is_the_sender_and_what_reconcile_lists(
+    store: Store, stub: ProviderStub, twilio_mock: str, kind: Channel
+) -> None:
+    """A cadence's ``calendar.caller_id`` replaces NURTURE_TWILIO_FROM for its touches."""
+    cadence_number = "+13125550199"
+    touch = make_touch(kind, "own-number", caller_id=cadence_number)
+    assert channel(store, twilio_mock).send(touch, TEXT).status == "sent"  # within the spec
+    stub.fail(500, times=1)
+    other = make_touch(kind, "unclear", caller_id=cadence_number)
+    adapter = channel(store, stub.url)
+    with pytest.raises(ApplicationError):
+        adapter.send(other, TEXT)
+    assert adapter.send(other, TEXT).status == "sent"
+    assert [r["from"] for r in stub.twilio_records] == [cadence_number]
+    gets = [r for r in stub.requests if r.method == "GET"]
+    assert gets and gets[0].query["From"] == [cadence_number]
+
+
 def test_429_is_not_sent_and_resent(store: Store, stub: ProviderStub) -> None:
     stub.fail(429, times=1)
     adapter, touch = channel(store, stub.url), make_touch(Channel.sms)

@@ -652,3 +652,15 @@ def test_a_broken_roster_is_reported(tmp_path: Path, templates: Path) -> None:
     problem = only(validate_files([caller], templates)[1])
     assert Path(problem.file).name == "_teams.yaml"
     assert "a queue appears in two teams" in problem.message
+
+
+def test_a_caller_id_must_be_an_e164_number(tmp_path: Path, templates: Path) -> None:
+    head = HEAD + "  caller_id: 555-0100\n"
+    path = write(tmp_path, "callerid", "steps:\n  - email: {template: hello}\n", head=head)
+    problem = only(problems_of(path, templates))
+    assert (problem.line, problem.field) == (8, "calendar.caller_id")
+    assert "caller id '555-0100' is not in E.164 form" in problem.message
+    head = HEAD + '  caller_id: "+13125550199"\n'
+    fine = write(tmp_path, "callerid", "steps:\n  - email: {template: hello}\n", head=head)
+    good, problems = validate_files([fine], templates)
+    assert problems == [] and good[0].calendar.caller_id == "+13125550199"

@@ -1077,3 +1077,17 @@ def test_event_while_a_touch_is_being_sent(kind: EventKind, handoff: bool) -> No
     else:
         assert isinstance(command, Wait)
         assert Channel.email in j.stopped
+
+
+def test_phone_touches_carry_the_cadences_caller_id() -> None:
+    """``calendar.caller_id`` goes with SMS, voicemail and call touches, not with email."""
+    steps = "  - email: {template: e}\n  - sms: {template: s}\n  - voicemail: {template: v}\n"
+    cad = cadence(steps)
+    calendar = cad.calendar.model_copy(update={"caller_id": "+13125550199"})
+    j = journey(cad.model_copy(update={"calendar": calendar}), holidays=False)
+    sent = simulate.run(j, T0).touches
+    assert [(t.touch.channel.value, t.touch.caller_id) for t in sent] == [
+        ("email", None),
+        ("sms", "+13125550199"),
+        ("voicemail", "+13125550199"),
+    ]
