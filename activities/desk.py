@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from html import escape
+
 import httpx
 from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 from temporalio import activity
 
+from nurture.channels.sendgrid_notices import Notice, NoticeMailer, ledger_fields
 from nurture.desk.reps import Rep, RepDirectory
 from nurture.engine import Assignment, AssignRequest
 from nurture.handoff import HandoffView
@@ -24,12 +27,15 @@ class AssignmentRecord(Base):
 
 
 class DeskActivities:
-    """Assignment and handoff notices over the rep directory and the store's outbox."""
+    """Assignment over the rep directory; handoff notices by SendGrid email or the outbox."""
 
     def __init__(self, store: Store, settings: Settings) -> None:
         self.store = store
         self.settings = settings
         self.reps = RepDirectory(store)
+        self.mailer = (
+            NoticeMailer.from_settings(settings, store) if settings.sendgrid_api_key else None
+        )
         Base.metadata.create_all(store.engine, tables=[AssignmentRecord.__table__])  # type: ignore[list-item]
 
     @activity.defn(name="assign")
@@ -82,45 +88,61 @@ class DeskActivities:
         return answer
 
     def _notify(self, request: AssignRequest, view: HandoffView, assignment: Assignment) -> None:
-        """Email the owner (and the manager on an escalation) through the outbox; POST the CRM."""
-        link = f"{self.settings.public_url}/handoffs/{view.lead_id}"
-        due = f"{view.due:%a %d %b %H:%M %Z}" if view.due else "no SLA"
+        """Tell the owner (and the manager on an escalation): email through SendGrid when it is
+        configured, else the outbox; then POST the handoff to the CRM webhook, if set."""
         people = [assignment.rep] + ([assignment.manager] if request.escalation else [])
         for username in dict.fromkeys(p for p in people if p):
-            rep = self.reps.get(username)
-            subject = (
-                f"Escalated: sales-ready lead {view.lead_id} waits for an answer"
-                if request.escalation
-                else f"Sales-ready lead {view.lead_id}: accept or decline by {due}"
-            )
-            body = (
-                f"Lead {view.lead_id} is sales-ready: {view.why}.\n"
-                f"Score {view.score}. Team {view.team}, owner {assignment.rep or '(queue)'}.\n"
-                f"Accept or decline by {due}: {link}\n"
-            )
-            self.store.record_touch(
-                touch_id=f"{request.key}:notice:{username}",
-                lead_id=view.lead_id,
-                cadence="handoff",
-                cadence_version=1,
-                cycle=0,
-                step_id=view.handoff_id,
-                channel="notice",
-                provider="outbox",
-                status="sent",
-                summary=subject,
-                recipient=(rep.email if rep and rep.email else username),
-                subject=subject,
-                body_text=body,
-            )
+            notice = self._notice(request, view, assignment, username)
+            if self.mailer is not None:
+                self.mailer.send(notice)
+            else:
+                self.store.record_touch(**ledger_fields(notice), provider="outbox", status="sent")
         if self.settings.crm_webhook_url:
-            payload = view.model_copy(
-                update={"owner": assignment.rep, "manager": assignment.manager}
-            )
-            response = httpx.post(
-                self.settings.crm_webhook_url,
-                content=payload.model_dump_json(),
-                headers={"Content-Type": "application/json", "Idempotency-Key": request.key},
-                timeout=10,
-            )
-            response.raise_for_status()
+            self._post_crm(request, view, assignment)
+
+    def _notice(
+        self, request: AssignRequest, view: HandoffView, assignment: Assignment, username: str
+    ) -> Notice:
+        """The notice of this handoff to one person (subject, text and HTML)."""
+        rep = self.reps.get(username)
+        link = f"{self.settings.public_url}/handoffs/{view.lead_id}"
+        due = f"{view.due:%a %d %b %H:%M %Z}" if view.due else "no SLA"
+        owner = assignment.rep or "(queue)"
+        subject = (
+            f"Escalated: sales-ready lead {view.lead_id} waits for an answer"
+            if request.escalation
+            else f"Sales-ready lead {view.lead_id}: accept or decline by {due}"
+        )
+        text = (
+            f"Lead {view.lead_id} is sales-ready: {view.why}.\n"
+            f"Score {view.score}. Team {view.team}, owner {owner}.\n"
+            f"Accept or decline by {due}: {link}\n"
+        )
+        html = (
+            f"<p>Lead {escape(view.lead_id)} is sales-ready: {escape(view.why)}.</p>\n"
+            f"<p>Score {view.score}. Team {escape(view.team)}, owner {escape(owner)}.</p>\n"
+            f'<p><a href="{escape(link)}">Accept or decline</a> by {escape(due)}.</p>\n'
+        )
+        return Notice(
+            notice_id=f"{request.key}:notice:{username}",
+            lead_id=view.lead_id,
+            handoff_id=view.handoff_id,
+            username=username,
+            email=rep.email if rep else "",
+            name=rep.name if rep else "",
+            subject=subject,
+            text=text,
+            html=html,
+        )
+
+    def _post_crm(self, request: AssignRequest, view: HandoffView, assignment: Assignment) -> None:
+        """POST the handoff with its owner and manager to the CRM webhook (idempotency key)."""
+        assert self.settings.crm_webhook_url
+        payload = view.model_copy(update={"owner": assignment.rep, "manager": assignment.manager})
+        response = httpx.post(
+            self.settings.crm_webhook_url,
+            content=payload.model_dump_json(),
+            headers={"Content-Type": "application/json", "Idempotency-Key": request.key},
+            timeout=10,
+        )
+        response.raise_for_status()

@@ -65,6 +65,8 @@ def sendgrid_item(event: Mapping[str, Any], now: datetime) -> InboxItem:
         kind, note = None, "machine open (mail privacy proxy), not the lead"
     elif name == "bounce" and _text(event.get("type")) == "blocked":
         kind, note = None, "blocked by the receiving server: the address itself is not bad"
+    if _text(event.get("notice_id")):
+        kind, note = None, f"about handoff notice {_text(event.get('notice_id'))} to a rep"
     data: dict[str, str | int | float | bool | None] = {}
     if name == "click" and _text(event.get("url")):
         data["url"] = _text(event.get("url"))[:500]

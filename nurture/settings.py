@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     crm_webhook_url: str | None = Field(
         None, description="URL that gets each sales handoff as a POST of JSON (e.g. your CRM)"
     )
+    notice_from: str | None = Field(
+        None,
+        description="Sender address of handoff notices to reps (required with SendGrid)",
+    )
+    notice_from_name: str | None = Field(None, description="Sender display name of handoff notices")
 
     # The generic engagement endpoint ``POST /events``: a bearer token, an HMAC secret, or both.
     events_token: str | None = Field(None, description="Bearer token accepted by POST /events")

@@ -10,6 +10,8 @@ import ipaddress
 import re
 from urllib.parse import urlsplit
 
+from email_validator import EmailNotValidError, validate_email
+
 from nurture.channels.base import Sender
 from nurture.channels.outbox import OutboxChannel
 from nurture.events import Channel
@@ -87,6 +89,15 @@ def _env(field: str) -> str:
     return f"NURTURE_{field.upper()}"
 
 
+def _email_problem(value: str) -> str | None:
+    """Why ``value`` is not an email address (None: it is one)."""
+    try:
+        validate_email(value, check_deliverability=False)
+    except EmailNotValidError as exc:
+        return str(exc)
+    return None
+
+
 def config_problems(settings: Settings) -> list[str]:
     """Every problem with the provider settings, as one line each (empty: all good)."""
     s, problems = settings, []
@@ -107,6 +118,9 @@ def config_problems(settings: Settings) -> list[str]:
         url("sendgrid_host")
         if s.sendgrid_unsubscribe_group is not None and s.sendgrid_unsubscribe_group <= 0:
             problems.append(f"{_env('sendgrid_unsubscribe_group')} must be a positive group id")
+        need("notice_from", "handoff notices to reps are emailed through SendGrid from it")
+    if s.notice_from and (why := _email_problem(s.notice_from)):
+        problems.append(f"{_env('notice_from')}={s.notice_from!r} is not an email address ({why})")
     twilio = ("twilio_account_sid", "twilio_auth_token", "twilio_from")
     if any(getattr(s, f) for f in twilio):
         for field in twilio:

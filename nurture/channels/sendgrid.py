@@ -109,6 +109,43 @@ def _reason(exc: HTTPError) -> str:
     return f"SendGrid {exc.status_code}: {_detail(exc)}"
 
 
+def api_client(settings: Settings) -> SendGridAPIClient:
+    """The SDK client for the configured key and host."""
+    assert settings.sendgrid_api_key
+    return SendGridAPIClient(settings.sendgrid_api_key, host=settings.sendgrid_host)
+
+
+def post_mail(api: SendGridAPIClient, body: dict[str, Any], timeout: float) -> str | None:
+    """POST /v3/mail/send; the ``X-Message-Id`` SendGrid answers with.
+
+    Raises ``Rejected`` (a permanent refusal), ``CredentialsRefused`` (401), ``NotSent``
+    (certainly not queued: 429, 503, connection refused) or ``Unclear`` (maybe queued).
+    """
+    try:
+        response = api.client.mail.send.post(request_body=body, timeout=timeout)
+    except HTTPError as exc:
+        status = exc.status_code
+        if status in CREDENTIALS:
+            fix, said = CREDENTIALS[status], _detail(exc)
+            raise credentials_refused("SendGrid", status, fix, said) from exc
+        if status in NOT_QUEUED:
+            raise NotSent(_reason(exc), retry_after(exc.headers.get("Retry-After"))) from exc
+        if status >= 500:
+            raise Unclear(_reason(exc)) from exc
+        raise Rejected(_reason(exc)) from exc
+    except urllib.error.URLError as exc:
+        # urllib wraps failures to connect (and to send) in URLError.
+        if isinstance(exc.reason, ConnectionRefusedError | socket.gaierror):
+            raise NotSent(f"SendGrid unreachable: {exc.reason}") from exc
+        raise Unclear(f"SendGrid request failed: {exc.reason}") from exc
+    except (TimeoutError, OSError, http.client.HTTPException) as exc:
+        raise Unclear(f"SendGrid answer lost: {exc!r}") from exc
+    if response.status_code not in (200, 202):
+        raise Unclear(f"SendGrid answered {response.status_code}")
+    message_id = response.headers.get("X-Message-Id") if response.headers else None
+    return str(message_id) if message_id else None
+
+
 class SendGridChannel(ProviderChannel[dict[str, Any]]):
     """Emails through SendGrid: HTML + text, custom args, categories, ASM group, tracking."""
 
@@ -130,9 +167,9 @@ class SendGridChannel(ProviderChannel[dict[str, Any]]):
     @classmethod
     def from_settings(cls, settings: Settings, store: Store) -> SendGridChannel:
         """The adapter for the configured key and host."""
-        assert settings.sendgrid_api_key
-        api = SendGridAPIClient(settings.sendgrid_api_key, host=settings.sendgrid_host)
-        return cls(store, api, unsubscribe_group=settings.sendgrid_unsubscribe_group)
+        return cls(
+            store, api_client(settings), unsubscribe_group=settings.sendgrid_unsubscribe_group
+        )
 
     def prepare(self, touch: Touch, rendered: Rendered) -> dict[str, Any]:
         """The Mail Send JSON body."""
@@ -141,29 +178,7 @@ class SendGridChannel(ProviderChannel[dict[str, Any]]):
 
     def submit(self, touch: Touch, request: dict[str, Any]) -> str | None:
         """POST /v3/mail/send; the ``X-Message-Id`` SendGrid answers with."""
-        try:
-            response = self.api.client.mail.send.post(request_body=request, timeout=self.timeout)
-        except HTTPError as exc:
-            status = exc.status_code
-            if status in CREDENTIALS:
-                fix, said = CREDENTIALS[status], _detail(exc)
-                raise credentials_refused("SendGrid", status, fix, said) from exc
-            if status in NOT_QUEUED:
-                raise NotSent(_reason(exc), retry_after(exc.headers.get("Retry-After"))) from exc
-            if status >= 500:
-                raise Unclear(_reason(exc)) from exc
-            raise Rejected(_reason(exc)) from exc
-        except urllib.error.URLError as exc:
-            # urllib wraps failures to connect (and to send) in URLError.
-            if isinstance(exc.reason, ConnectionRefusedError | socket.gaierror):
-                raise NotSent(f"SendGrid unreachable: {exc.reason}") from exc
-            raise Unclear(f"SendGrid request failed: {exc.reason}") from exc
-        except (TimeoutError, OSError, http.client.HTTPException) as exc:
-            raise Unclear(f"SendGrid answer lost: {exc!r}") from exc
-        if response.status_code not in (200, 202):
-            raise Unclear(f"SendGrid answered {response.status_code}")
-        message_id = response.headers.get("X-Message-Id") if response.headers else None
-        return str(message_id) if message_id else None
+        return post_mail(self.api, request, self.timeout)
 
     def reconcile(self, touch: Touch, row: TouchRecord, request: dict[str, Any]) -> Decision:
         """No lookup by touch id exists: an unfinished attempt is settled as unknown."""
@@ -174,4 +189,4 @@ class SendGridChannel(ProviderChannel[dict[str, Any]]):
         )
 
 
-__all__ = ["SendGridChannel", "build_mail"]
+__all__ = ["SendGridChannel", "api_client", "build_mail", "post_mail"]

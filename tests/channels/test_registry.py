@@ -89,6 +89,12 @@ def test_queue_rates_follow_each_provider() -> None:
         ({"sendgrid_api_key": "abc"}, "NURTURE_SENDGRID_API_KEY does not look like a key"),
         ({"sendgrid_api_key": "SG.k", "sendgrid_host": "ftp://x"}, "NURTURE_SENDGRID_HOST"),
         ({"sendgrid_unsubscribe_group": 0, "sendgrid_api_key": "SG.k"}, "positive group id"),
+        ({"sendgrid_api_key": "SG.k"}, "NURTURE_NOTICE_FROM is missing (handoff notices"),
+        (
+            {"sendgrid_api_key": "SG.k", "notice_from": "Handoffs <handoffs@example.com>"},
+            "NURTURE_NOTICE_FROM='Handoffs <handoffs@example.com>' is not an email address",
+        ),
+        ({"notice_from": "handoffs@"}, "NURTURE_NOTICE_FROM='handoffs@' is not an email"),
         ({"lob_api_key": "test_k"}, "NURTURE_LOB_FROM_ADDRESS is missing"),
         ({"lob_api_key": "k", "lob_from_address": "adr_1"}, "NURTURE_LOB_API_KEY does not"),
         ({"lob_api_key": "test_k", "lob_from_address": "1 Main St"}, "a Lob address id"),
@@ -108,6 +114,8 @@ def test_every_problem_is_listed_at_once() -> None:
     assert len(problems) >= 4
     mocked = {**TWILIO, "public_url": "http://127.0.0.1:8000", "twilio_api_base": "http://x:1"}
     assert config_problems(Settings(**mocked)) == []  # a mock API: loopback callbacks are fine
+    sendgrid = {"sendgrid_api_key": "SG.k", "notice_from": "handoffs@example.com"}
+    assert config_problems(Settings(**sendgrid, notice_from_name="Nurture")) == []
 
 
 def test_the_cli_refuses_to_start_a_worker_on_a_bad_config(
@@ -121,6 +129,20 @@ def test_the_cli_refuses_to_start_a_worker_on_a_bad_config(
         settings_module.get_settings.cache_clear()
     assert result.exit_code == 2
     assert "NURTURE_TWILIO_AUTH_TOKEN is missing" in result.output
+
+
+def test_the_cli_refuses_sendgrid_without_a_notice_sender(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("NURTURE_SENDGRID_API_KEY", "SG.key")
+    monkeypatch.delenv("NURTURE_NOTICE_FROM", raising=False)
+    settings_module.get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["worker"])
+    finally:
+        settings_module.get_settings.cache_clear()
+    assert result.exit_code == 2
+    assert "NURTURE_NOTICE_FROM is missing" in result.output
 
 
 def test_deliver_touch_renders_sends_once_and_returns_the_ledger_after(

@@ -68,6 +68,7 @@ def worker_env(
         NURTURE_SENDGRID_API_KEY="SG.fault-test",
         NURTURE_SENDGRID_HOST=stub.url,
         NURTURE_SENDGRID_RATE="50",
+        NURTURE_NOTICE_FROM="handoffs@example.com",
         NURTURE_TWILIO_ACCOUNT_SID="AC" + "0" * 32,
         NURTURE_TWILIO_AUTH_TOKEN="token",
         NURTURE_TWILIO_FROM="+14155550100",

@@ -13,6 +13,8 @@ import pytest
 import yaml
 from jsonschema import validators
 
+from nurture.settings import Settings
+
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yml"
 SCHEMA_FILE = Path(__file__).resolve().parents[3] / "shared" / "specs" / "compose-spec.json"
@@ -32,7 +34,18 @@ SEARCH_ATTRIBUTES = {
     "CallTaskDue": "Datetime",
 }
 SETUP_SERVICE = "temporal-setup"
-PROVIDER_KEYS = ("SENDGRID_API_KEY", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "LOB_API_KEY")
+#: Settings a deployment gives from its own environment (keys and secrets), never in the file.
+FROM_HOST = (
+    "NURTURE_SESSION_SECRET",
+    "NURTURE_EVENTS_TOKEN",
+    "NURTURE_SENDGRID_API_KEY",
+    "NURTURE_NOTICE_FROM",
+    "NURTURE_TWILIO_ACCOUNT_SID",
+    "NURTURE_TWILIO_AUTH_TOKEN",
+    "NURTURE_TWILIO_FROM",
+    "NURTURE_LOB_API_KEY",
+    "NURTURE_LOB_FROM_ADDRESS",
+)
 
 
 @pytest.fixture(scope="module")
@@ -187,8 +200,10 @@ def test_nurture_services_environment(compose: dict[str, Any]) -> None:
         assert env["NURTURE_DATABASE_URL"] == (
             "postgresql+psycopg://nurture:nurture@postgresql:5432/nurture"
         )
-        for key in PROVIDER_KEYS:
-            assert env[key] == f"${{{key}:-}}", f"{name}: {key} is not passed from the host"
+        known = {f"NURTURE_{field.upper()}" for field in Settings.model_fields}
+        assert set(env) <= known, f"{name}: not settings, never read: {set(env) - known}"
+        for key in FROM_HOST:
+            assert key in env and env[key] is None, f"{name}: {key} is not passed from the host"
 
 
 def test_one_shot_scripts_escape_dollars(compose: dict[str, Any]) -> None:

@@ -71,6 +71,9 @@ def test_sendgrid_details() -> None:
     assert blocked.kind is None and "blocked" in (blocked.note or "")
     machine = sendgrid_item(sg("open", sg_machine_open=True), NOW)
     assert machine.kind is None and "machine" in (machine.note or "")
+    notice = {"event": "delivered", "sg_event_id": "n1", "notice_id": "L1:h1:a0:notice:ann"}
+    about_rep = sendgrid_item(notice, NOW)  # a handoff notice to a rep: not the lead's engagement
+    assert about_rep.kind is None and "handoff notice L1:h1:a0:notice:ann" in (about_rep.note or "")
     bare = sendgrid_item({"event": "open", "email": "x@example.com"}, NOW)
     assert bare.event_id.startswith("sendgrid:") and bare.at == NOW and bare.lead_id is None
     assert sendgrid_item({"event": "open", "email": "x@example.com"}, NOW).event_id == bare.event_id
