@@ -68,6 +68,22 @@ async def engaged_journey(
     return await run_histories(env.client, handle.id, handle.first_execution_run_id)
 
 
+async def finished_journey(
+    env: WorkflowEnvironment, settings: Settings, lead_id: str
+) -> list[WorkflowHistory]:
+    """Run a quick journey to its normal end (every touch sent, nobody engaged)."""
+    lead = make_lead(lead_id)
+    handle = await env.client.start_workflow(
+        LeadJourneyWorkflow.run,
+        LeadJourneyInput(journey=new_journey(lead, fixture_cadence("quick"), datetime.now(UTC))),
+        id=workflow_id(lead.id),
+        task_queue=settings.task_queue,
+    )
+    result = await handle.result()
+    assert (result.outcome, result.touches_sent) == ("finished", 3)
+    return await run_histories(env.client, handle.id, handle.first_execution_run_id)
+
+
 async def replay(histories: list[WorkflowHistory]) -> None:
     replayer = Replayer(
         workflows=[LeadJourneyWorkflow],
@@ -82,6 +98,7 @@ async def test_fresh_histories_replay(env: WorkflowEnvironment, worker: Settings
     histories = await engaged_journey(env, worker, "L-replay")
     assert len(histories) == 3  # cycles 1 and 2, then the gap the reply ended
     await replay(histories)
+    await replay(await finished_journey(env, worker, "L-replay-end"))
 
 
 async def test_saved_histories_replay() -> None:
@@ -91,7 +108,8 @@ async def test_saved_histories_replay() -> None:
 
 
 async def _record() -> None:
-    """Record the engaged-journey histories into tests/histories/."""
+    """Record the engaged and finished journeys' histories into tests/histories/, beside the
+    ones already there (an existing file is kept: it stands for the code that recorded it)."""
     from tempfile import TemporaryDirectory
 
     from nurture.store import Store
@@ -105,12 +123,19 @@ async def _record() -> None:
         await register_search_attributes(env.client)
         with TemporaryDirectory() as tmp:
             async with running_worker(env.client, Store(f"sqlite:///{tmp}/o.db")) as settings:
-                histories = await engaged_journey(env, settings, "L-saved")
+                recorded = {
+                    "drip-engaged": await engaged_journey(env, settings, "L-saved"),
+                    "quick-finished": await finished_journey(env, settings, "L-saved-end"),
+                }
     HISTORIES.mkdir(exist_ok=True)
-    for number, history in enumerate(histories, 1):
-        path = HISTORIES / f"drip-engaged-run{number}.json"
-        path.write_text(json.dumps(json.loads(history.to_json()), indent=1) + "\n")
-        print(f"wrote {path.relative_to(ROOT)} ({len(history.events)} events)")
+    for name, histories in recorded.items():
+        for number, history in enumerate(histories, 1):
+            path = HISTORIES / f"{name}-run{number}.json"
+            if path.exists():
+                print(f"kept {path.relative_to(ROOT)}")
+                continue
+            path.write_text(json.dumps(json.loads(history.to_json()), indent=1) + "\n")
+            print(f"wrote {path.relative_to(ROOT)} ({len(history.events)} events)")
 
 
 if __name__ == "__main__":
