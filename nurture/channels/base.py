@@ -30,7 +30,7 @@ from typing import Generic, Protocol, TypeVar
 
 from temporalio.exceptions import ApplicationError
 
-from nurture.channels.outbox import recipient
+from nurture.channels.outbox import ledger_row
 from nurture.engine import Touch, TouchResult
 from nurture.render import Rendered
 from nurture.store import Store, TouchRecord, utcnow
@@ -161,20 +161,7 @@ class ProviderChannel(ABC, Generic[Request]):
         except Rejected as exc:
             return TouchResult(status="failed", provider=self.name, error=str(exc))
         row, created = self.store.record_touch(
-            touch_id=touch.touch_id,
-            lead_id=touch.lead.id,
-            cadence=touch.cadence,
-            cadence_version=touch.cadence_version,
-            cycle=touch.cycle,
-            step_id=touch.step_id,
-            channel=touch.channel.value,
-            provider=self.name,
-            status="sending",
-            recipient=recipient(touch),
-            subject=rendered.subject,
-            body_text=rendered.text,
-            body_html=rendered.html,
-            summary=touch.summary,
+            **ledger_row(touch, rendered), provider=self.name, status="sending"
         )
         if not created:
             settled = self._resume(touch, row, request)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from nurture.engine import Touch, TouchResult
 from nurture.events import Channel
 from nurture.render import Rendered
@@ -20,6 +22,24 @@ def recipient(touch: Touch) -> str | None:
     return lead.phone
 
 
+def ledger_row(touch: Touch, rendered: Rendered) -> dict[str, Any]:
+    """The touch ledger's columns for a rendered touch, whichever channel sends it."""
+    return {
+        "touch_id": touch.touch_id,
+        "lead_id": touch.lead.id,
+        "cadence": touch.cadence,
+        "cadence_version": touch.cadence_version,
+        "cycle": touch.cycle,
+        "step_id": touch.step_id,
+        "channel": touch.channel.value,
+        "recipient": recipient(touch),
+        "subject": rendered.subject,
+        "body_text": rendered.text,
+        "body_html": rendered.html,
+        "summary": touch.summary,
+    }
+
+
 class OutboxChannel:
     """Stores each touch once (keyed by touch id) where people and tests can read it."""
 
@@ -31,21 +51,10 @@ class OutboxChannel:
     def send(self, touch: Touch, rendered: Rendered) -> TouchResult:
         """Record the touch; a second call with the same touch id changes nothing."""
         row, _ = self.store.record_touch(
-            touch_id=touch.touch_id,
-            lead_id=touch.lead.id,
-            cadence=touch.cadence,
-            cadence_version=touch.cadence_version,
-            cycle=touch.cycle,
-            step_id=touch.step_id,
-            channel=touch.channel.value,
+            **ledger_row(touch, rendered),
             provider=self.name,
             provider_id=touch.touch_id,
             status="sent",
-            recipient=recipient(touch),
-            subject=rendered.subject,
-            body_text=rendered.text,
-            body_html=rendered.html,
-            summary=touch.summary,
         )
         if row.status != "sent":  # a provider's attempt, from before the outbox took over
             why = f"{row.status} through {row.provider}; the outbox does not resend it"
