@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from datetime import datetime
+from typing import TYPE_CHECKING, TypeVar
 
 import typer
 from rich.console import Console
@@ -21,12 +22,6 @@ err = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
 
 
-class Refusal(Protocol):
-    """A service error carrying the message to show (``LeadError``, ``DeskError``)."""
-
-    message: str
-
-
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print the message as an error; the exit to raise."""
     err.print(f"[red]error[/] {message}", highlight=False)
@@ -39,6 +34,19 @@ def problems(exc: ValidationError) -> str:
         f"{'.'.join(str(p) for p in e['loc'])}: {str(e['msg']).removeprefix('Value error, ')}"
         for e in exc.errors()
     )
+
+
+def aware_time(value: str | None, option: str) -> datetime | None:
+    """An ISO 8601 option value as an aware time; the UTC offset is required (exit 2 without)."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise fail(f"{option}: {value!r} is not an ISO 8601 time", 2) from None
+    if parsed.tzinfo is None:
+        raise fail(f"{option}: add the UTC offset, e.g. {value}+01:00 or {value}Z", 2)
+    return parsed
 
 
 def run_with_client(

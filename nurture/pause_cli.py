@@ -3,14 +3,13 @@ of office until a date) or every running lead on a cadence, and let them go agai
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from nurture.cli_support import console, err, fail, problems, run_with_client
+from nurture.cli_support import aware_time, console, err, fail, problems, run_with_client
 
 if TYPE_CHECKING:
     from temporalio.client import Client
@@ -24,26 +23,13 @@ UntilOption = Annotated[
 ]
 
 
-def parse_until(value: str | None) -> datetime | None:
-    """An ``--until`` value as an aware time (the UTC offset is required)."""
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise fail(f"--until: {value!r} is not an ISO 8601 time", 2) from None
-    if parsed.tzinfo is None:
-        raise fail(f"--until: add the UTC offset, e.g. {value}+01:00 or {value}Z", 2)
-    return parsed
-
-
 def _pause_action(reason: str, until: str | None) -> PauseLead:
     from pydantic import ValidationError
 
     from workflows.contracts import PauseLead
 
     try:
-        return PauseLead(reason=reason, until=parse_until(until))
+        return PauseLead(reason=reason, until=aware_time(until, "--until"))
     except ValidationError as exc:
         raise fail(problems(exc), 2) from None
 

@@ -13,7 +13,7 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from nurture.cli_support import T, console, err, fail, problems, run_with_client
+from nurture.cli_support import T, aware_time, console, err, fail, problems, run_with_client
 from nurture.settings import get_settings
 
 reps_app = typer.Typer(help="The call desk's reps and teams.", no_args_is_help=True)
@@ -275,18 +275,6 @@ def tasks_release(lead_id: str, rep: Annotated[str, typer.Option(help="Who holds
     console.print(f"{lead_id}: task back in the {_run(work)} queue")
 
 
-def _aware(value: str | None, option: str) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise fail(f"{option}: {value!r} is not an ISO 8601 time", 2) from None
-    if parsed.tzinfo is None:
-        raise fail(f"{option}: add the UTC offset, e.g. {value}-05:00 or {value}Z", 2)
-    return parsed
-
-
 @tasks_app.command("complete")
 def tasks_complete(
     lead_id: str,
@@ -327,8 +315,8 @@ def tasks_complete(
         qualification = Qualification(**bant) if any(bant.values()) else None  # type: ignore[arg-type]
     except ValidationError as exc:
         raise fail(f"qualified needs all four BANT answers: {problems(exc)}", 2) from None
-    meeting = _aware(meeting_at, "--meeting-at")
-    call_back = _aware(call_back_at, "--call-back-at")
+    meeting = aware_time(meeting_at, "--meeting-at")
+    call_back = aware_time(call_back_at, "--call-back-at")
 
     async def work(desk: DeskService) -> str:
         task = await desk.task(lead_id)

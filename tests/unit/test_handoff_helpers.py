@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import typer
 
+from nurture.cli_support import aware_time
 from nurture.handoffs import sla_left, waiting_query
 from nurture.lead_calls import LeadError, UnknownLead, check_lead_id
-from nurture.pause_cli import parse_until
 from nurture.pauses import cadence_query
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -52,9 +52,9 @@ def test_lead_ids_are_checked_before_asking_temporal() -> None:
 
 
 def test_until_needs_an_offset() -> None:
-    assert parse_until("2026-12-01T09:00+01:00") == datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
-    assert parse_until("2026-12-01T09:00Z") == datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
-    assert parse_until(None) is None
+    assert aware_time("2026-12-01T09:00+01:00", "--until") == datetime(2026, 12, 1, 8, tzinfo=UTC)
+    assert aware_time("2026-12-01T09:00Z", "--until") == datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    assert aware_time(None, "--until") is None
     for bad in ("2026-12-01T09:00", "next tuesday"):
         with pytest.raises(typer.Exit):
-            parse_until(bad)
+            aware_time(bad, "--until")
