@@ -149,7 +149,7 @@ async def run_raw(
     summary as ``enroll`` sends for that cadence, summaries, a NextTouchAt upsert per wait)."""
     workflow: Any = RawVisibleTouchesWorkflow if visible else RawTouchesWorkflow
     cache_bytecode(workflow)  # as build_worker does for the journey's module
-    leads = make_leads(args.leads, prefix, ("bench",))
+    leads = make_leads(args.leads, prefix, ("bench",)) if visible else []
 
     def start(i: int) -> Any:
         options: dict[str, Any] = {}
