@@ -19,8 +19,8 @@ from activities.touches import TouchActivities
 from nurture.channels.registry import ConfigError, check_config, providers, queue_rates
 from nurture.events import Channel
 from nurture.settings import Settings, get_settings
-from nurture.temporal import connect
-from workflows.contracts import touch_queue
+from nurture.temporal.client import connect
+from nurture.temporal.ids import touch_queue
 from workflows.lead import LeadJourneyWorkflow
 
 ACTIVITY_THREADS = 32

@@ -9,10 +9,10 @@ from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 from temporalio import activity
 
-from nurture.channels.sendgrid_notices import Notice, NoticeMailer, ledger_fields
-from nurture.desk.reps import Rep, RepDirectory
-from nurture.engine import Assignment, AssignRequest
-from nurture.handoff import HandoffView
+from nurture.calendar import zone_rules
+from nurture.channels.notices import Notice, NoticeMailer, ledger_fields
+from nurture.contracts import Assignment, AssignRequest, HandoffView
+from nurture.roster.reps import Rep, RepDirectory
 from nurture.settings import Settings
 from nurture.store import Base, Store
 
@@ -74,6 +74,7 @@ class DeskActivities:
             rep=rep.username if rep else None,
             manager=manager.username if manager else None,
             timezone=rep.timezone if rep else None,
+            zone_rules=zone_rules(rep.timezone) if rep else "",
             hours=rep.hours if rep else None,
         )
         return self._keep(request, answer)

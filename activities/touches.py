@@ -8,14 +8,14 @@ from pathlib import Path
 
 from temporalio import activity
 
-from nurture.cadence import find_cadence
+from nurture.cadence.model import find_cadence
+from nurture.cadence.render import Renderer, RenderError, touch_context
 from nurture.channels.base import Sender, settled_result
 from nurture.channels.outbox import OutboxChannel
 from nurture.channels.registry import build_channels
-from nurture.engine import LoadedCadence, LoadRequest, Touch, TouchResult
-from nurture.enrollment import load_rules, snapshot_calendar
+from nurture.contracts import LoadedCadence, LoadRequest, Touch, TouchResult
 from nurture.events import Channel
-from nurture.render import Renderer, RenderError, touch_context
+from nurture.leads.enrollment import load_rules, snapshot_calendar
 from nurture.settings import Settings
 from nurture.store import Store
 

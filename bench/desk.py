@@ -52,12 +52,12 @@ from bench.harness import (
     neighbour_note,
 )
 from bench.raw import DeskTaskWorkflow
-from nurture import visibility
-from nurture.desk.reps import Rep, RepDirectory
-from nurture.desk.tasks import rep_query
+from nurture.app import create_app
+from nurture.desk.service import rep_query
+from nurture.roster.reps import Rep, RepDirectory
 from nurture.settings import Settings
 from nurture.store import Store
-from nurture.web.app import create_app
+from nurture.temporal import visibility
 from worker import workflow_runner
 
 IDLE_QUEUE = "bench-desk-idle"

@@ -39,12 +39,12 @@ from bench.harness import (
     print_table,
 )
 from bench.raw import TrivialWorkflow
-from nurture import visibility
-from nurture.cadence import Cadence, cadence_files, find_cadence, load_cadence
-from nurture.enrollment import enroll_many, new_journey, route
-from nurture.leads import Lead
+from nurture.cadence.model import Cadence, cadence_files, find_cadence, load_cadence
+from nurture.journey.state import JourneyInput
+from nurture.lead import Lead
+from nurture.leads.enrollment import enroll_many, new_journey, route
 from nurture.settings import Settings
-from workflows.contracts import LeadJourneyInput
+from nurture.temporal import visibility
 
 NURTURE_QUEUE = "bench-enrol-nurture"
 RAW_QUEUE = "bench-enrol-raw"
@@ -98,7 +98,7 @@ def raw_block(
             cadence = forced or route(lead, cadences)
             journey = new_journey(lead, cadence, datetime.now(UTC))
             if extra == "input":
-                arg = LeadJourneyInput(journey=journey)
+                arg = JourneyInput(journey=journey)
             if extra in ("search_attributes", "visibility"):
                 options["search_attributes"] = visibility.typed(visibility.journey_values(journey))
             if extra in ("summary", "visibility"):
@@ -126,7 +126,7 @@ def client_side_cost(
     size = 0
     for _, lead in leads:
         journey = new_journey(lead, forced or route(lead, cadences), datetime.now(UTC))
-        size += len(converter.to_payloads([LeadJourneyInput(journey=journey)])[0].data)
+        size += len(converter.to_payloads([JourneyInput(journey=journey)])[0].data)
     return (time.perf_counter() - began) * 1000 / len(leads), size / len(leads)
 
 

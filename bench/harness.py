@@ -18,9 +18,9 @@ import temporalio
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from nurture import visibility
-from nurture.leads import Lead, PostalAddress
-from nurture.temporal import temporal_cli
+from nurture.lead import Lead, PostalAddress
+from nurture.temporal import visibility
+from nurture.temporal.client import temporal_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 T = TypeVar("T")

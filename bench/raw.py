@@ -51,7 +51,7 @@ class RawTouchesWorkflow:
         return touches
 
 
-#: The journey's search attribute that moves with every wait (repeated from nurture.visibility).
+#: The journey's search attribute that moves with every wait (as in nurture.temporal.visibility).
 NEXT_TOUCH_AT = SearchAttributeKey.for_datetime("NextTouchAt")
 
 
@@ -79,7 +79,7 @@ class RawVisibleTouchesWorkflow:
         return touches
 
 
-#: The desk's search attribute a claim changes (repeated from nurture.visibility: SDK-only module).
+#: The desk's search attribute a claim changes (as in nurture.temporal.visibility).
 CALL_TASK_ASSIGNEE = SearchAttributeKey.for_keyword("CallTaskAssignee")
 
 

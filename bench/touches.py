@@ -42,12 +42,13 @@ from bench.harness import (
     print_table,
 )
 from bench.raw import RawTouchesWorkflow, RawVisibleTouchesWorkflow, noop_touch
-from nurture import visibility
-from nurture.cadence import Cadence, parse_cadence
+from nurture.cadence.model import Cadence, parse_cadence
 from nurture.calendar import holiday_dates
-from nurture.enrollment import enroll_many, journey_handle, new_journey
+from nurture.leads.enrollment import enroll_many, new_journey
 from nurture.settings import Settings
 from nurture.store import Store
+from nurture.temporal import visibility
+from nurture.temporal.calls import journey_handle
 from worker import ACTIVITY_THREADS, build_worker, cache_bytecode, workflow_runner
 
 NURTURE_QUEUE = "bench-touches-nurture"

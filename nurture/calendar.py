@@ -16,13 +16,19 @@ Conventions:
 
 from __future__ import annotations
 
+import base64
+import io
 import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from importlib import resources
+from pathlib import Path
+from zoneinfo import TZPATH, ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, Field
 
 __all__ = [
     "DAY_NAMES",
@@ -131,11 +137,19 @@ class BusinessCalendar:
     hours: Mapping[int, DailyWindow]
     holidays: frozenset[date]
 
-    def __init__(self, timezone: str, hours: WeeklyHours, holidays: Iterable[date] = ()) -> None:
-        try:
-            zone = ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
-            raise ValueError(f"unknown time zone {timezone!r}") from exc
+    def __init__(
+        self,
+        timezone: str,
+        hours: WeeklyHours,
+        holidays: Iterable[date] = (),
+        zone: ZoneInfo | None = None,
+    ) -> None:
+        """``zone``: the zone's rules as snapshotted (default: this machine's ``timezone``)."""
+        if zone is None:
+            try:
+                zone = ZoneInfo(timezone)
+            except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
+                raise ValueError(f"unknown time zone {timezone!r}") from exc
         self.timezone = timezone
         self.zone = zone
         self._hours = _weekly_tuple(hours, "hours")
@@ -317,3 +331,48 @@ def _weekly_tuple(hours: WeeklyHours, what: str) -> tuple[DailyWindow | None, ..
             raise ValueError(f"{what}: expected a DailyWindow for {weekday}, got {window!r}")
         slots[weekday] = window
     return tuple(slots)
+
+
+@lru_cache(maxsize=256)
+def zone_rules(timezone: str) -> str:
+    """The rules of an IANA zone as this machine has them: its TZif file, base64-encoded.
+
+    The same file :class:`~zoneinfo.ZoneInfo` would read (the system's zone database first, then
+    the ``tzdata`` package), so a snapshot behaves exactly as the live zone did when it was taken.
+    """
+    if not timezone or timezone.startswith("/") or ".." in timezone.split("/"):
+        raise ValueError(f"unknown time zone {timezone!r}")
+    for root in TZPATH:
+        candidate = Path(root) / timezone
+        if candidate.is_file():
+            return base64.b64encode(candidate.read_bytes()).decode("ascii")
+    try:
+        data = resources.files("tzdata.zoneinfo").joinpath(timezone).read_bytes()
+    except (ModuleNotFoundError, FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        raise ValueError(f"unknown time zone {timezone!r}") from None
+    return base64.b64encode(data).decode("ascii")
+
+
+def zone_from_rules(timezone: str, rules: str) -> ZoneInfo:
+    """A zone built from snapshotted rules (see :func:`zone_rules`); the live zone when empty."""
+    if not rules:
+        return ZoneInfo(timezone)
+    return ZoneInfo.from_file(io.BytesIO(base64.b64decode(rules)), key=timezone)
+
+
+class CalendarSnapshot(BaseModel):
+    """The lead's calendar as it was when the cadence started: its zone's rules and holiday dates.
+
+    Replays and worker upgrades never see a newer time-zone or holiday table: the journey decides
+    with these, not with the libraries of the machine it runs on.
+    """
+
+    timezone: str
+    country: str
+    subdivision: str | None = None
+    holidays: list[date] = Field(default_factory=list)
+    zone_rules: str = Field("", description="The zone's TZif rules, base64 (see zone_rules())")
+
+    def zone(self) -> ZoneInfo:
+        """The lead's zone, from the snapshotted rules."""
+        return zone_from_rules(self.timezone, self.zone_rules)

@@ -16,11 +16,11 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from nurture.cli_support import console, err
+from nurture.console import console, err
 from nurture.desk.cli import reps_app, tasks_app
-from nurture.handoff_cli import handoff_app
-from nurture.inbox_cli import app as inbox_app
-from nurture.pause_cli import register as register_pause_commands
+from nurture.inbox.cli import app as inbox_app
+from nurture.leads.cli import register as register_pause_commands
+from nurture.sales.cli import handoff_app
 from nurture.settings import ROOT, Settings, get_settings
 
 app = typer.Typer(help="Multi-touch lead nurture cadences on Temporal.", no_args_is_help=True)
@@ -45,8 +45,8 @@ def cadence_validate(
     files: Annotated[list[Path] | None, typer.Argument(help="Cadence files (default: all)")] = None,
 ) -> None:
     """Check cadence files: shape, steps, templates (rendered for a sample lead), references."""
-    from nurture.cadence import RULE_FILES, cadence_files
-    from nurture.validate import rule_files, validate_files
+    from nurture.cadence.model import RULE_FILES, cadence_files
+    from nurture.cadence.validate import rule_files, validate_files
 
     settings = get_settings()
     paths = files or [*cadence_files(settings.cadences_dir), *rule_files(settings.cadences_dir)]
@@ -75,7 +75,7 @@ def cadence_schema(
     out: Annotated[Path | None, typer.Option(help="Write to this file")] = None,
 ) -> None:
     """Print the JSON Schema of cadence files (for editors and CI)."""
-    from nurture.cadence import Cadence
+    from nurture.cadence.model import Cadence
 
     text = json.dumps(Cadence.model_json_schema(by_alias=True), indent=2)
     if out:
@@ -88,9 +88,9 @@ def cadence_schema(
 
 
 async def _enroll(settings: Settings, csv_path: Path, cadence_name: str | None) -> bool:
-    from nurture.cadence import cadence_files, find_cadence, load_cadence
-    from nurture.enrollment import enroll_many, load_rules, read_leads
-    from nurture.temporal import connect
+    from nurture.cadence.model import cadence_files, find_cadence, load_cadence
+    from nurture.leads.enrollment import enroll_many, load_rules, read_leads
+    from nurture.temporal.client import connect
 
     leads, errors = read_leads(csv_path)
     for error in errors:
@@ -164,12 +164,12 @@ def outbox(
 
 
 async def _journey(settings: Settings, lead_id: str) -> None:
-    from nurture.enrollment import journey_handle
-    from nurture.temporal import connect
-    from workflows.lead import LeadJourneyWorkflow
+    from nurture.journey.state import Journey
+    from nurture.temporal import calls
+    from nurture.temporal.client import connect
 
     client = await connect(settings)
-    journey = await journey_handle(client, lead_id).query(LeadJourneyWorkflow.state)
+    journey: Journey = await calls.query(client, lead_id, "state", Journey)
     console.print(
         f"[bold]{journey.lead.id}[/] {journey.lead.full_name} · {journey.lead.company}"
         f" — {journey.cadence.name} v{journey.cadence.version}, cycle "
@@ -199,9 +199,9 @@ async def _send_event(
     data: dict[str, str | int | float | bool | None],
 ) -> str:
     """Accept the event into the inbox (so nothing is lost), then deliver it; its status."""
-    from nurture.delivery import Deliverer, TemporalLink
     from nurture.events import EngagementEvent, EventKind
-    from nurture.inbox import Inbox, InboxItem
+    from nurture.inbox.delivery import Deliverer, TemporalLink
+    from nurture.inbox.store import Inbox, InboxItem
     from nurture.store import Store
 
     event = EngagementEvent(
@@ -283,7 +283,7 @@ def web(
 
     settings = get_settings()
     uvicorn.run(
-        "nurture.web.app:create_app",
+        "nurture.app:create_app",
         factory=True,
         host=host or settings.web_host,
         port=port or settings.web_port,
@@ -302,8 +302,8 @@ def _listening(address: str) -> bool:
 
 def _demo_roster(settings: Settings) -> None:
     """Load the example reps and teams on a first demo run, so call tasks find people."""
-    from nurture.desk.reps import RepDirectory
-    from nurture.desk.roster import ROSTER_FILE, load_if_empty
+    from nurture.roster.file import ROSTER_FILE, load_if_empty
+    from nurture.roster.reps import RepDirectory
     from nurture.store import Store
 
     store = Store(settings.store_url)
@@ -321,8 +321,8 @@ def _demo_roster(settings: Settings) -> None:
 async def _run_all(settings: Settings, demo: Path | None) -> None:
     import uvicorn
 
-    from nurture.temporal import connect
-    from nurture.web.app import create_app
+    from nurture.app import create_app
+    from nurture.temporal.client import connect
     from worker import ACTIVITY_THREADS, build_worker
 
     client = await connect(settings)
@@ -358,7 +358,7 @@ def up(
     demo: Annotated[bool, typer.Option(help="Enrol the demo leads (examples/leads.csv)")] = True,
 ) -> None:
     """Run everything locally: Temporal dev server + Web UI, worker, web app, demo leads."""
-    from nurture.temporal import start_dev_server
+    from nurture.temporal.client import start_dev_server
 
     settings = get_settings()
     _check_providers(settings)

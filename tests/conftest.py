@@ -15,12 +15,12 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from activities.touches import TouchActivities
-from nurture import visibility
-from nurture.cadence import Cadence, load_cadence
-from nurture.leads import Lead, PostalAddress
+from nurture.cadence.model import Cadence, load_cadence
+from nurture.lead import Lead, PostalAddress
 from nurture.settings import Settings
 from nurture.store import Store
-from nurture.temporal import temporal_cli
+from nurture.temporal import visibility
+from nurture.temporal.client import temporal_cli
 from worker import build_worker
 
 T = TypeVar("T")

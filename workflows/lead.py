@@ -8,39 +8,37 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, assert_never
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from nurture import engine, visibility
-    from nurture.desk.models import CallTaskView, ClaimTask, CompleteTask, ReleaseTask
-    from nurture.engine import (
-        ActionRefused,
-        Assign,
+    from nurture.contracts import (
+        AcceptHandoff,
         Assignment,
-        ContinueAsNew,
-        Finish,
-        Journey,
-        JourneyEntry,
-        LoadCadence,
+        AssignRequest,
+        CallTaskView,
+        ClaimTask,
+        CloseOpportunity,
+        CompleteTask,
+        DeclineHandoff,
+        HandoffView,
         LoadedCadence,
         LoadRequest,
-        SendTouch,
+        PauseLead,
+        ReleaseTask,
+        ResumeLead,
         TouchResult,
-        Wait,
     )
     from nurture.events import EngagementEvent
-    from nurture.handoff import AcceptHandoff, CloseOpportunity, DeclineHandoff, HandoffView
-    from workflows.contracts import (
-        JourneyResult,
-        LeadJourneyInput,
-        PauseLead,
-        ResumeLead,
-        touch_queue,
-    )
+    from nurture.journey import engine
+    from nurture.journey.commands import Assign, ContinueAsNew, Finish, LoadCadence, SendTouch, Wait
+    from nurture.journey.engine import ActionRefused
+    from nurture.journey.state import Journey, JourneyEntry, JourneyInput, JourneyResult
+    from nurture.temporal import visibility
+    from nurture.temporal.ids import touch_queue
 
 T = TypeVar("T")
 SEND_RETRY = RetryPolicy(
@@ -55,7 +53,7 @@ class LeadJourneyWorkflow:
     """One lead's cadence, from enrolment to its last touch, handoff or recycle."""
 
     @workflow.init
-    def __init__(self, input: LeadJourneyInput) -> None:
+    def __init__(self, input: JourneyInput) -> None:
         self.lead_journey = input.journey
         self.inbox: list[EngagementEvent] = list(input.inbox)
         self.history_limit = input.history_limit
@@ -63,7 +61,7 @@ class LeadJourneyWorkflow:
         self.woken = False
 
     @workflow.run
-    async def run(self, input: LeadJourneyInput) -> JourneyResult:
+    async def run(self, input: JourneyInput) -> JourneyResult:
         journey = self.lead_journey
         while True:
             self._apply_inbox()
@@ -121,6 +119,8 @@ class LeadJourneyWorkflow:
                         touches_sent=journey.touches_sent,
                         cycle=journey.cycle,
                     )
+                case _:
+                    assert_never(command)
 
     @workflow.signal
     def event(self, event: EngagementEvent) -> None:
@@ -212,9 +212,7 @@ class LeadJourneyWorkflow:
 
     @pause.validator
     def _check_pause(self, action: PauseLead) -> None:
-        engine.refuse_pause(self.lead_journey)
-        if action.until is not None and action.until <= workflow.now():
-            raise ActionRefused("the pause must end in the future")
+        engine.refuse_pause(self.lead_journey, action.until, workflow.now())
 
     @workflow.update
     def resume(self, action: ResumeLead) -> str:
@@ -228,8 +226,7 @@ class LeadJourneyWorkflow:
 
     @resume.validator
     def _check_resume(self, action: ResumeLead) -> None:
-        if self.lead_journey.paused is None:
-            raise ActionRefused(f"lead {self.lead_journey.lead.id} is not paused")
+        engine.refuse_resume(self.lead_journey)
 
     # ------------------------------------------------------------ reading
 
@@ -274,7 +271,7 @@ class LeadJourneyWorkflow:
     async def _continue_as_new(self) -> None:
         await workflow.wait_condition(workflow.all_handlers_finished)
         workflow.continue_as_new(
-            LeadJourneyInput(
+            JourneyInput(
                 journey=self.lead_journey, inbox=self.inbox, history_limit=self.history_limit
             )
         )
@@ -304,7 +301,7 @@ class LeadJourneyWorkflow:
         )
 
 
-def _assign_summary(request: engine.AssignRequest) -> str:
+def _assign_summary(request: AssignRequest) -> str:
     what = "Hand off to sales" if request.purpose == "handoff" else "Assign call task"
     if request.escalation:
         what = "Escalate handoff (SLA breached)"

@@ -30,9 +30,9 @@ from typing import Generic, Protocol, TypeVar
 
 from temporalio.exceptions import ApplicationError
 
+from nurture.cadence.render import Rendered
 from nurture.channels.outbox import ledger_row
-from nurture.engine import Touch, TouchResult
-from nurture.render import Rendered
+from nurture.contracts import Touch, TouchResult
 from nurture.store import Store, TouchRecord, utcnow
 
 log = logging.getLogger(__name__)

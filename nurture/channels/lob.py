@@ -31,6 +31,7 @@ from lob_python.model.metadata_model import MetadataModel
 from lob_python.model.postcard_editable import PostcardEditable
 from lob_python.model.psc_use_type import PscUseType
 
+from nurture.cadence.render import Rendered
 from nurture.channels.base import (
     HTTP_TIMEOUT,
     Decision,
@@ -44,8 +45,7 @@ from nurture.channels.base import (
     credentials_refused,
     retry_after,
 )
-from nurture.engine import Touch
-from nurture.render import Rendered
+from nurture.contracts import Touch
 from nurture.settings import Settings
 from nurture.store import Store, TouchRecord, utcnow
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from nurture.engine import Touch, TouchResult
+from nurture.cadence.render import Rendered
+from nurture.contracts import Touch, TouchResult
 from nurture.events import Channel
-from nurture.render import Rendered
 from nurture.store import Store
 
 

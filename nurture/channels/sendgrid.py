@@ -4,7 +4,7 @@ Delivery guarantee: at most once. SendGrid has no idempotency key and no API to 
 up by our touch id, so an attempt whose outcome is unclear (timeout, reset, 500/502/504, or a
 worker that died during the call) is never resent: the touch becomes ``unknown`` and is skipped
 with the reason on the journey; a later ``processed`` (or ``delivered``) event for it settles
-the row as ``sent`` (:mod:`nurture.channels.sendgrid_events`). Requests that certainly did not
+the row as ``sent`` (:mod:`nurture.inbox.sendgrid`). Requests that certainly did not
 reach SendGrid (connection refused, DNS failure) and 429/503 answers are retried; so is a 401 (the
 API key refused before anything is queued) until the key is fixed.
 """
@@ -36,6 +36,7 @@ from sendgrid.helpers.mail import (
     TrackingSettings,
 )
 
+from nurture.cadence.render import Rendered
 from nurture.channels.base import (
     HTTP_TIMEOUT,
     Decision,
@@ -48,8 +49,7 @@ from nurture.channels.base import (
     credentials_refused,
     retry_after,
 )
-from nurture.engine import Touch
-from nurture.render import Rendered
+from nurture.contracts import Touch
 from nurture.settings import Settings
 from nurture.store import Store, TouchRecord
 

@@ -28,6 +28,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 from urllib3.exceptions import NewConnectionError
 
+from nurture.cadence.render import Rendered
 from nurture.channels.base import (
     HTTP_TIMEOUT,
     Adopt,
@@ -40,9 +41,8 @@ from nurture.channels.base import (
     Unsendable,
     credentials_refused,
 )
-from nurture.engine import Touch
+from nurture.contracts import Touch
 from nurture.events import Channel
-from nurture.render import Rendered
 from nurture.settings import Settings
 from nurture.store import Store, TouchRecord
 

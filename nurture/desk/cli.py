@@ -13,7 +13,7 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from nurture.cli_support import T, aware_time, console, err, fail, problems, run_with_client
+from nurture.console import T, aware_time, console, err, fail, problems, run_with_client
 from nurture.settings import get_settings
 
 reps_app = typer.Typer(help="The call desk's reps and teams.", no_args_is_help=True)
@@ -22,12 +22,12 @@ tasks_app = typer.Typer(
 )
 
 if TYPE_CHECKING:  # imported lazily at run time (keeps `nurture --help` fast)
-    from nurture.desk.reps import Rep, RepDirectory, Team
-    from nurture.desk.tasks import DeskService
+    from nurture.desk.service import DeskService
+    from nurture.roster.reps import Rep, RepDirectory, Team
 
 
 def _directory() -> RepDirectory:
-    from nurture.desk.reps import RepDirectory
+    from nurture.roster.reps import RepDirectory
     from nurture.store import Store
 
     return RepDirectory(Store(get_settings().store_url))
@@ -43,13 +43,13 @@ def reps_load(
     ] = None,
 ) -> None:
     """Add or update the teams and people of the roster file (passwords are kept)."""
-    from nurture.cadence import CadenceError
-    from nurture.desk.roster import ROSTER_FILE, load_roster
+    from nurture.roster.file import ROSTER_FILE, load_roster
+    from nurture.yamlfiles import FileError
 
     path = file or get_settings().cadences_dir / ROSTER_FILE
     try:
         report = load_roster(_directory(), path)
-    except CadenceError as exc:
+    except FileError as exc:
         for problem in exc.problems:
             err.print(f"[red]error[/] {problem}", highlight=False)
         raise typer.Exit(1) from None
@@ -75,7 +75,7 @@ def reps_add(
     update: Annotated[bool, typer.Option(help="Update the rep if it exists")] = False,
 ) -> None:
     """Add a rep (or manager) to the directory."""
-    from nurture.desk.reps import Rep
+    from nurture.roster.reps import Rep
 
     directory = _directory()
     team = directory.team(queue)
@@ -112,7 +112,7 @@ def reps_add(
 @reps_app.command("password")
 def reps_password(username: str) -> None:
     """Set a rep's password (asked twice, not echoed)."""
-    from nurture.desk.reps import MIN_PASSWORD, RepNotFound
+    from nurture.roster.reps import MIN_PASSWORD, RepNotFound
 
     directory = _directory()
     if directory.get(username) is None:
@@ -132,7 +132,7 @@ def reps_password(username: str) -> None:
 @reps_app.command("deactivate")
 def reps_deactivate(username: str) -> None:
     """Take a rep off the desk (no login, no new tasks); their open tasks stay theirs."""
-    from nurture.desk.reps import RepNotFound
+    from nurture.roster.reps import RepNotFound
 
     try:
         _directory().update(username, active=False)
@@ -178,11 +178,11 @@ def reps_list(queue: Annotated[str | None, typer.Option(help="Only this queue")]
 
 def _run(work: Callable[[DeskService], Awaitable[T]]) -> T:
     """Connect, run ``work`` with the desk service, and turn its errors into an exit."""
-    from nurture.desk.tasks import DeskError, DeskService
+    from nurture.desk.service import DeskService, LeadError
     from nurture.store import Store
 
     store = Store(get_settings().store_url)
-    return run_with_client(lambda client: work(DeskService(client, store)), (DeskError,))
+    return run_with_client(lambda client: work(DeskService(client, store)), (LeadError,))
 
 
 def _known_rep(username: str) -> str:
@@ -200,7 +200,7 @@ def tasks_list(
     ] = None,
 ) -> None:
     """Open call tasks by deadline group and priority (default: every queue)."""
-    from nurture.desk.tasks import TaskBoard
+    from nurture.desk.service import TaskBoard
 
     async def work(desk: DeskService) -> TaskBoard:
         if rep:
@@ -302,7 +302,7 @@ def tasks_complete(
     ] = None,
 ) -> None:
     """Record how a call went; the journey moves on accordingly."""
-    from nurture.desk.models import CompleteTask, Disposition, Qualification
+    from nurture.contracts import CompleteTask, Disposition, Qualification
 
     username = _known_rep(rep)
     try:

@@ -16,8 +16,8 @@ import uvicorn
 from fastapi import FastAPI
 from playwright.async_api import Browser, async_playwright
 
+from nurture.app import create_app
 from nurture.settings import Settings
-from nurture.web.app import create_app
 from tests.conftest import FIXTURE_CADENCES, FIXTURE_TEMPLATES, ROOT
 from tests.desk.conftest import Desk, desk, dev_env  # noqa: F401  (fixtures used here)
 

@@ -10,7 +10,7 @@ import re
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from nurture.engine import Stage
+from nurture.journey.state import Stage
 from tests.browser.conftest import ARTIFACTS
 from tests.desk.conftest import PASSWORD, Desk, eventually
 

@@ -27,10 +27,10 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 from temporalio.exceptions import ApplicationError
 
-from nurture.engine import Touch
+from nurture.cadence.render import Rendered
+from nurture.contracts import Touch
 from nurture.events import Channel
-from nurture.leads import Lead
-from nurture.render import Rendered
+from nurture.lead import Lead
 from nurture.store import Store
 from tests.channels.stub import ProviderStub
 from tests.conftest import ROOT, make_lead

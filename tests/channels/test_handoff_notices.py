@@ -11,10 +11,9 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.desk import DeskActivities
-from nurture.channels.sendgrid_notices import CATEGORY, Notice, build_notice_mail
-from nurture.desk.reps import Rep, RepDirectory
-from nurture.engine import Assignment, AssignRequest
-from nurture.handoff import HandoffStatus, HandoffView
+from nurture.channels.notices import CATEGORY, Notice, build_notice_mail
+from nurture.contracts import Assignment, AssignRequest, HandoffStatus, HandoffView
+from nurture.roster.reps import Rep, RepDirectory
 from nurture.settings import Settings
 from nurture.store import Store, TouchRecord
 from tests.channels.stub import ProviderStub

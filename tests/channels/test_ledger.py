@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pytest
 from temporalio.exceptions import ApplicationError
 
+from nurture.cadence.render import Rendered
 from nurture.channels.base import (
     Adopt,
     CredentialsRefused,
@@ -21,9 +22,8 @@ from nurture.channels.base import (
     settled_result,
 )
 from nurture.channels.outbox import OutboxChannel
-from nurture.engine import Touch
+from nurture.contracts import Touch
 from nurture.events import Channel
-from nurture.render import Rendered
 from nurture.store import Store, TouchRecord
 from tests.channels.conftest import EMAIL, make_touch, refused_key
 

@@ -9,9 +9,9 @@ import pytest
 from temporalio.exceptions import ApplicationError
 
 from nurture.channels.lob import LobChannel
-from nurture.engine import Touch
+from nurture.contracts import Touch
 from nurture.events import Channel
-from nurture.leads import PostalAddress
+from nurture.lead import PostalAddress
 from nurture.settings import Settings
 from nurture.store import Store, utcnow
 from tests.channels.conftest import (

@@ -9,10 +9,10 @@ import pytest
 from temporalio.exceptions import ApplicationError
 
 from nurture.channels.sendgrid import SendGridChannel
-from nurture.channels.sendgrid_events import PROVIDER, confirm_unknown, message_id
 from nurture.events import Channel
-from nurture.inbox import InboxItem
-from nurture.incoming import sendgrid_item
+from nurture.inbox.payloads import sendgrid_item
+from nurture.inbox.sendgrid import PROVIDER, confirm_unknown, message_id
+from nurture.inbox.store import InboxItem
 from nurture.settings import Settings
 from nurture.store import Store, TouchRecord
 from tests.channels.conftest import EMAIL, make_touch

@@ -9,7 +9,7 @@ import pytest
 from temporalio.exceptions import ApplicationError
 
 from nurture.channels.twilio import TwilioChannel
-from nurture.engine import Touch
+from nurture.contracts import Touch
 from nurture.events import Channel
 from nurture.settings import Settings
 from nurture.store import Store, utcnow

@@ -24,16 +24,17 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from nurture.cadence import Cadence
+from nurture.cadence.model import Cadence
 from nurture.calendar import holiday_dates
-from nurture.desk.models import CallTaskView
-from nurture.desk.reps import Rep, RepDirectory, Team
-from nurture.desk.tasks import DeskService
-from nurture.engine import Journey
-from nurture.enrollment import enroll, journey_handle
-from nurture.leads import Lead
+from nurture.contracts import CallTaskView
+from nurture.desk.service import DeskService
+from nurture.journey.state import Journey
+from nurture.lead import Lead
+from nurture.leads.enrollment import enroll
+from nurture.roster.reps import Rep, RepDirectory, Team
 from nurture.settings import Settings
 from nurture.store import Store
+from nurture.temporal.calls import journey_handle
 from tests.conftest import FIXTURE_CADENCES, dev_server, eventually, make_lead, running_worker
 
 pytestmark = pytest.mark.devserver

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from nurture.cli import app
-from nurture.engine import Stage
+from nurture.journey.state import Stage
 from nurture.settings import get_settings
 from tests.desk.conftest import Desk
 

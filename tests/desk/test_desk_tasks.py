@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from nurture.desk.models import CallTaskView, CompleteTask, Disposition, Qualification
+from nurture.contracts import CallTaskView, CompleteTask, Disposition, Qualification
 from nurture.desk.priority import Bucket
-from nurture.desk.tasks import DeskError
-from nurture.engine import Phase, Stage
+from nurture.desk.service import LeadError
 from nurture.events import Channel
+from nurture.journey.state import Phase, Stage
 from tests.desk.conftest import ANYONE, Desk, desk_cadence, eventually
 
 pytestmark = pytest.mark.devserver
@@ -84,7 +84,7 @@ async def test_two_reps_claim_at_once_and_exactly_one_wins(desk: Desk) -> None:
         return_exceptions=True,
     )
     won = [r for r in results if isinstance(r, CallTaskView)]
-    lost = [r for r in results if isinstance(r, DeskError)]
+    lost = [r for r in results if isinstance(r, LeadError)]
     assert len(won) == 1 and len(lost) == 1, results
     winner = won[0].assignee
     loser = bob if winner == ann else ann
@@ -92,7 +92,7 @@ async def test_two_reps_claim_at_once_and_exactly_one_wins(desk: Desk) -> None:
 
     await eventually(lambda: _listed(desk, winner, lead.id))
     assert lead.id not in lead_ids(await desk.service.queue_tasks(desk.queue))
-    with pytest.raises(DeskError, match=f"belongs to {winner}, not {loser}"):
+    with pytest.raises(LeadError, match=f"belongs to {winner}, not {loser}"):
         await desk.service.complete(
             lead.id, action(desk, task, loser.removeprefix(f"{desk.tag}-"), Disposition.no_answer)
         )
@@ -176,7 +176,7 @@ async def test_a_task_is_completed_once(desk: Desk) -> None:
     view = await desk.service.complete(lead.id, first)
     assert view.status == "done"
     assert await desk.service.complete(lead.id, first) == view  # the same form again: same answer
-    with pytest.raises(DeskError) as refused:
+    with pytest.raises(LeadError) as refused:
         await desk.service.complete(lead.id, action(desk, task, "ann", Disposition.connected))
     assert "closed" in refused.value.message or "no open call task" in refused.value.message
 
@@ -188,7 +188,7 @@ async def test_a_task_not_done_in_time_is_handed_on(desk: Desk, rule: str, heir:
     handed = await desk.assigned_task(lead.id, heir)
     assert handed.attempts == 1
     assert lead.id in lead_ids(await desk.service.my_tasks(desk.name(heir)))
-    with pytest.raises(DeskError, match=f"belongs to {desk.name(heir)}"):
+    with pytest.raises(LeadError, match=f"belongs to {desk.name(heir)}"):
         await desk.service.complete(lead.id, action(desk, handed, "ann", Disposition.no_answer))
 
     # not done in time again: the cadence moves on

@@ -11,14 +11,15 @@ from typing import Any, TypeVar
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from nurture.cadence import Cadence
-from nurture.desk.reps import Rep, RepDirectory
-from nurture.engine import Journey
-from nurture.enrollment import enroll, journey_handle
+from nurture.cadence.model import Cadence
+from nurture.contracts import HandoffView
 from nurture.events import EngagementEvent, EventKind
-from nurture.handoff import HandoffView
-from nurture.leads import Lead
+from nurture.journey.state import Journey
+from nurture.lead import Lead
+from nurture.leads.enrollment import enroll
+from nurture.roster.reps import Rep, RepDirectory
 from nurture.store import Store
+from nurture.temporal.calls import journey_handle
 from tests.conftest import eventually, fixture_cadence, make_lead
 
 T = TypeVar("T")

@@ -7,9 +7,10 @@ import time
 
 from temporalio.testing import WorkflowEnvironment
 
-from nurture.enrollment import enroll_many, journey_handle
+from nurture.leads.enrollment import enroll_many
 from nurture.settings import Settings
 from nurture.store import Store
+from nurture.temporal.calls import journey_handle
 from tests.conftest import fixture_cadence, make_lead
 
 LEADS = 300

@@ -14,8 +14,8 @@ from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner, Result
 
 from nurture.cli import app
-from nurture.engine import Stage
-from nurture.handoff import HandoffStatus
+from nurture.contracts import HandoffStatus
+from nurture.journey.state import Stage
 from nurture.settings import Settings, get_settings
 from nurture.store import Store
 from tests.conftest import fixture_cadence

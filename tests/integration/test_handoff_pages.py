@@ -13,11 +13,11 @@ import pytest
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
-from nurture.engine import Stage
-from nurture.handoff import HandoffStatus
+from nurture.app import create_app
+from nurture.contracts import HandoffStatus
+from nurture.journey.state import Stage
 from nurture.settings import Settings
 from nurture.store import Store
-from nurture.web.app import create_app
 from tests.integration.handoff_helpers import OWNER, PASSWORD, Leads, eventually, sales_team
 
 pytestmark = pytest.mark.devserver

@@ -13,11 +13,12 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from nurture.enrollment import enroll, journey_handle
-from nurture.inbox import Inbox, InboxRecord
-from nurture.inbox_cli import _deliver
+from nurture.inbox.cli import _deliver
+from nurture.inbox.store import Inbox, InboxRecord
+from nurture.leads.enrollment import enroll
 from nurture.settings import Settings
 from nurture.store import Store
+from nurture.temporal.calls import journey_handle
 from tests.conftest import fixture_cadence, make_lead
 from workflows.lead import LeadJourneyWorkflow
 
@@ -40,7 +41,7 @@ def app_settings(tmp_path: Path, address: str) -> Settings:
 @asynccontextmanager
 async def running_app(settings: Settings, store: Store) -> AsyncIterator[httpx.AsyncClient]:
     """The web app with its lifespan (so the delivery loop runs), in this event loop."""
-    from nurture.web.app import create_app
+    from nurture.app import create_app
 
     app = create_app(settings=settings, store=store)
     app.state.delivery_loop.interval = 0.2

@@ -31,9 +31,10 @@ from temporalio.api.workflowservice.v1 import (
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from nurture.enrollment import enroll_many, journey_handle
-from nurture.leads import PostalAddress
+from nurture.lead import PostalAddress
+from nurture.leads.enrollment import enroll_many
 from nurture.store import Store
+from nurture.temporal.calls import journey_handle
 from tests.channels.stub import ProviderStub
 from tests.conftest import FIXTURE_CADENCES, FIXTURE_TEMPLATES, ROOT, fixture_cadence, make_lead
 from workflows.lead import LeadJourneyWorkflow

@@ -11,18 +11,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from nurture.cadence import (
-    STEP_KINDS,
-    Cadence,
-    CadenceError,
-    Problem,
-    cadence_files,
-    check_cadence,
-    parse_cadence,
-)
+from nurture.cadence.model import STEP_KINDS, Cadence, cadence_files, check_cadence, parse_cadence
+from nurture.cadence.validate import validate_files
 from nurture.cli import app
 from nurture.settings import ROOT, get_settings
-from nurture.validate import validate_files
+from nurture.yamlfiles import FileError, Problem
 from tests.conftest import FIXTURE_CADENCES, FIXTURE_TEMPLATES
 
 SAMPLE_CADENCES = ROOT / "cadences"
@@ -480,7 +473,7 @@ def test_shape_errors_raise_cadence_error_with_all_problems() -> None:
         "name: Bad Name\nversion: 0\nsteps:\n  - wait: {days: 0}\n"
         "  - call: {script: s, queue: q, on_timeout: voicemail}\n"
     )
-    with pytest.raises(CadenceError) as caught:
+    with pytest.raises(FileError) as caught:
         parse_cadence(text, "x.yaml")
     fields = {p.field for p in caught.value.problems}
     assert {"name", "version", "steps[0].wait", "steps[1].call"} <= fields
@@ -492,7 +485,7 @@ def test_delay_rules() -> None:
     """A delay is one kind of time, longer than zero."""
     base = HEAD.replace("{name}", "d") + "steps:\n  - email: {template: hello}\n  - wait: "
     for bad in ("{days: 1, business_days: 1}", "{business_hours: 2, at: '10:00'}", "{}"):
-        with pytest.raises(CadenceError):
+        with pytest.raises(FileError):
             parse_cadence(base + bad + "\n")
     until = parse_cadence(base + "{at: '15:00'}\n").steps[1]
     assert until.wait.describe() == "until 15:00"

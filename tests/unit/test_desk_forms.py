@@ -7,9 +7,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from nurture.desk.models import Disposition
+from nurture.contracts import Disposition
+from nurture.desk.pages import complete_action, parse_local
+from nurture.web.auth import safe_back
 from nurture.web.csrf import SESSION_KEY, csrf_token, csrf_valid, rotate
-from nurture.web.desk import complete_action, parse_local, relative, safe_back
+from nurture.web.pages import relative
 
 
 def test_a_session_keeps_one_token_until_rotated() -> None:

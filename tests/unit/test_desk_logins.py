@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from nurture.desk.logins import LoginFailureRow, LoginThrottle, Refusal, client_key
 from nurture.settings import Settings
 from nurture.store import Store
+from nurture.web.logins import LoginFailureRow, LoginThrottle, Refusal, client_key
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

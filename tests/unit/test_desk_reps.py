@@ -12,12 +12,12 @@ import pytest
 from argon2 import PasswordHasher
 from pydantic import ValidationError
 
-from nurture.cadence import CadenceError
-from nurture.desk.hours import format_hours, is_working, parse_hours
-from nurture.desk.reps import Rep, RepDirectory, RepNotFound, Team
-from nurture.desk.roster import ROSTER_FILE, load_if_empty, load_roster, read_roster
+from nurture.roster.file import ROSTER_FILE, load_if_empty, load_roster, read_roster
+from nurture.roster.hours import format_hours, is_working, parse_hours
+from nurture.roster.reps import Rep, RepDirectory, RepNotFound, Team
 from nurture.settings import ROOT
 from nurture.store import Store
+from nurture.yamlfiles import FileError
 
 #: Cheap Argon2id parameters so the tests stay fast (production uses argon2-cffi's defaults).
 FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -127,7 +127,7 @@ def test_passwords_are_argon2id_hashes_and_authenticate(directory: RepDirectory)
         directory.set_password("nobody", "a long enough password")
     directory.set_password("ann", "correct horse battery")
     with directory.store.session() as session:
-        from nurture.desk.reps import RepRow
+        from nurture.roster.reps import RepRow
 
         stored = session.get(RepRow, "ann").password_hash
     assert stored.startswith("$argon2id$") and "correct" not in stored
@@ -145,7 +145,7 @@ def test_old_hashes_are_upgraded_at_login(directory: RepDirectory, tmp_path: Pat
     stronger = RepDirectory(directory.store, hasher=PasswordHasher(time_cost=2, memory_cost=2048))
     assert stronger.authenticate("ann", "correct horse battery") is not None
     with directory.store.session() as session:
-        from nurture.desk.reps import RepRow
+        from nurture.roster.reps import RepRow
 
         assert "m=2048,t=2" in session.get(RepRow, "ann").password_hash
 
@@ -244,7 +244,7 @@ def test_roster_problems_are_located(tmp_path: Path) -> None:
         "        name: Bob\n"
         "        timezone: Mars/Base\n"
     )
-    with pytest.raises(CadenceError) as caught:
+    with pytest.raises(FileError) as caught:
         read_roster(path)
     text = str(caught.value)
     assert f"{path}:6:9: teams[0].reps[0].password: unknown field" in text
@@ -252,7 +252,7 @@ def test_roster_problems_are_located(tmp_path: Path) -> None:
 
 
 def test_the_roster_file_is_not_a_cadence() -> None:
-    from nurture.cadence import cadence_files
+    from nurture.cadence.model import cadence_files
 
     assert ROSTER_FILE not in [p.name for p in cadence_files(ROOT / "cadences")]
 

@@ -12,8 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nurture import engine, simulate
-from nurture.cadence import (
+from nurture.cadence.model import (
     LEGAL_CONTACT_HOURS,
     PHONE_CHANNELS,
     Cadence,
@@ -26,22 +25,15 @@ from nurture.cadence import (
     parse_cadence,
 )
 from nurture.calendar import DAY_NAMES, parse_window
-from nurture.engine import (
-    ContinueAsNew,
-    EngineError,
-    Finish,
-    Journey,
-    LoadCadence,
-    SendTouch,
-    Stage,
-    Touch,
-    TouchResult,
-    Wait,
-)
-from nurture.enrollment import new_journey, snapshot_calendar
+from nurture.contracts import AcceptHandoff, Assignment, CloseOpportunity, Touch, TouchResult
 from nurture.events import Channel, EngagementEvent, EventKind
-from nurture.handoff import AcceptHandoff, CloseOpportunity
-from nurture.leads import Lead
+from nurture.journey import engine
+from nurture.journey.commands import Assign, ContinueAsNew, Finish, LoadCadence, SendTouch, Wait
+from nurture.journey.engine import EngineError
+from nurture.journey.state import Journey, Phase, Stage
+from nurture.lead import Lead
+from nurture.leads.enrollment import new_journey, snapshot_calendar
+from nurture.planning import simulate
 from nurture.settings import ROOT
 from tests.conftest import fixture_cadence, make_lead
 
@@ -201,7 +193,7 @@ def test_property_no_touch_after_exit_or_stop(
     chain = in_play(name)
     sim = simulate.run(journey(chain[0], lead, start), start, events=events, cadences=SAMPLES)
     assert isinstance(sim.finish, Finish)
-    assert sim.journey.phase in (engine.Phase.done, engine.Phase.handoff)
+    assert sim.journey.phase in (Phase.done, Phase.handoff)
     ending = set.intersection(
         *(
             {k for r in c.exit_on if r.outcome is not Outcome.recycle for k in r.events}
@@ -1045,8 +1037,8 @@ def test_events_after_the_end_change_nothing() -> None:
     finished."""
     j = journey(FIXTURES["drip"], holidays=False)
     engine.on_event(j, event(EventKind.email_reply, T0), T0)
-    assert isinstance(engine.advance(j, T0), engine.Assign)
-    engine.on_assigned(j, engine.Assignment(rep="sam.rep"), T0)
+    assert isinstance(engine.advance(j, T0), Assign)
+    engine.on_assigned(j, Assignment(rep="sam.rep"), T0)
     handoff = j.handoff
     assert handoff is not None
     engine.accept_handoff(j, AcceptHandoff(handoff_id=handoff.id, rep="sam.rep"), T0)
@@ -1072,7 +1064,7 @@ def test_event_while_a_touch_is_being_sent(kind: EventKind, handoff: bool) -> No
     engine.on_touch_result(j, TouchResult(), T0)
     command = engine.advance(j, T0)
     if handoff:
-        assert isinstance(command, engine.Assign)
+        assert isinstance(command, Assign)
         assert j.stage is Stage.sales_ready
     else:
         assert isinstance(command, Wait)

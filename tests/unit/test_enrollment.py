@@ -8,10 +8,16 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from nurture.cadence import Cadence, cadence_files, load_cadence, parse_cadence
-from nurture.engine import Phase, Stage
-from nurture.enrollment import lead_from_row, new_journey, read_leads, route, snapshot_calendar
-from nurture.leads import Lead, PostalAddress
+from nurture.cadence.model import Cadence, cadence_files, load_cadence, parse_cadence
+from nurture.journey.state import Phase, Stage
+from nurture.lead import Lead, PostalAddress
+from nurture.leads.enrollment import (
+    lead_from_row,
+    new_journey,
+    read_leads,
+    route,
+    snapshot_calendar,
+)
 from nurture.settings import ROOT
 from tests.conftest import make_lead
 

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import typer
 
-from nurture.cli_support import aware_time
-from nurture.handoffs import sla_left, waiting_query
-from nurture.lead_calls import LeadError, UnknownLead, check_lead_id
-from nurture.pauses import cadence_query
+from nurture.console import aware_time
+from nurture.leads.pauses import cadence_query
+from nurture.sales.service import sla_left, waiting_query
+from nurture.temporal.calls import LeadError, UnknownLead, check_lead_id
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 

@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 from temporalio.client import Client
 
-from nurture.delivery import Deliverer, TemporalLink
 from nurture.events import EngagementEvent, EventKind
-from nurture.inbox import Inbox, InboxItem, InboxStatus, bounded_id
+from nurture.inbox.delivery import Deliverer, TemporalLink
+from nurture.inbox.store import Inbox, InboxItem, InboxStatus, bounded_id
+from nurture.inbox.touchmap import e164, lead_for_phone, lead_for_touch, lead_in_touch_id
 from nurture.settings import Settings
 from nurture.store import Store
-from nurture.temporal import connect
-from nurture.touchmap import e164, lead_for_phone, lead_for_touch, lead_in_touch_id
+from nurture.temporal.client import connect
 
 T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 TOUCH = "L1:drip:v1:e1:c1:hello"

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from nurture.events import EventKind
-from nurture.incoming import (
+from nurture.inbox.payloads import (
     Malformed,
     call_status_kind,
     is_stop,

@@ -7,23 +7,29 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from nurture import engine, simulate
-from nurture.cadence import Delay, cadence_files, load_cadence
-from nurture.desk.models import ClaimTask, CompleteTask, Disposition, ReleaseTask
-from nurture.engine import ActionRefused, Assign, Journey, Phase, SendTouch, Stage, TouchResult
-from nurture.enrollment import Rules, load_rules
-from nurture.events import Channel, EventKind
-from nurture.handoff import (
+from nurture.cadence.model import Delay, cadence_files, load_cadence
+from nurture.cadence.sales import DeclineReason, Recycle, SalesRules, TeamRule
+from nurture.cadence.scoring import ScoringModel
+from nurture.calendar import CalendarSnapshot
+from nurture.contracts import (
     AcceptHandoff,
+    Assignment,
+    ClaimTask,
     CloseOpportunity,
+    CompleteTask,
     DeclineHandoff,
-    DeclineReason,
+    Disposition,
     HandoffStatus,
-    Recycle,
-    SalesRules,
-    TeamRule,
+    ReleaseTask,
+    TouchResult,
 )
-from nurture.scoring import ScoringModel
+from nurture.events import Channel, EventKind
+from nurture.journey import engine
+from nurture.journey.commands import Assign, Finish, LoadCadence, SendTouch, Wait
+from nurture.journey.engine import ActionRefused
+from nurture.journey.state import CallTask, Handoff, Journey, Phase, Stage
+from nurture.leads.enrollment import Rules, load_rules
+from nurture.planning import simulate
 from nurture.settings import ROOT
 from tests.conftest import make_lead
 from tests.unit.test_engine import T0, cadence, event, texts
@@ -40,19 +46,19 @@ def start(steps: str = EMAILS, extra: str = "", rules: Rules = RULES, **lead: ob
     return engine.start(
         make_lead(**lead),
         cadence(steps, extra),
-        engine.CalendarSnapshot(timezone="UTC", country="US"),
+        CalendarSnapshot(timezone="UTC", country="US"),
         T0,
         rules.scoring,
         rules.sales,
     )
 
 
-def handed_off(j: Journey, at: datetime = T0, owner: str = "ann.ae") -> engine.Handoff:
+def handed_off(j: Journey, at: datetime = T0, owner: str = "ann.ae") -> Handoff:
     """Drive a just-promoted journey through its owner assignment."""
     command = engine.advance(j, at)
     assert isinstance(command, Assign)
     assert command.request.purpose == "handoff"
-    engine.on_assigned(j, engine.Assignment(rep=owner, manager="mia.mgr"), at)
+    engine.on_assigned(j, Assignment(rep=owner, manager="mia.mgr"), at)
     assert j.handoff is not None
     return j.handoff
 
@@ -140,12 +146,12 @@ def test_handoff_team_sla_and_escalation() -> None:
     assert (command.request.team, command.request.rule) == ("sales-strategic", "round_robin")
     h = handed_off(j)
     assert h.due == T0 + timedelta(hours=4)  # 4 business hours, always open
-    assert isinstance(engine.advance(j, T0), engine.Wait)
+    assert isinstance(engine.advance(j, T0), Wait)
     breach = T0 + timedelta(hours=4)
     command = engine.advance(j, breach)
     assert isinstance(command, Assign)
     assert command.request.escalation and command.request.exclude == "ann.ae"
-    engine.on_assigned(j, engine.Assignment(rep="bob.ae", manager="mia.mgr"), breach)
+    engine.on_assigned(j, Assignment(rep="bob.ae", manager="mia.mgr"), breach)
     assert h.owner == "bob.ae" and h.escalations == 1
     assert any("SLA escalated to manager mia.mgr" in t for t in texts(j, "handoff"))
     engine.accept_handoff(j, AcceptHandoff(handoff_id=h.id, rep="bob.ae"), breach)
@@ -181,7 +187,7 @@ def test_repeated_accept_is_refused_and_won_ends_the_journey() -> None:
     engine.close_opportunity(
         j, CloseOpportunity(handoff_id=h.id, rep="ann.ae", outcome="lost", reason="price"), T0
     )
-    assert engine.advance(j, T0) == engine.Finish(outcome="sales_ready", stage=Stage.lost)
+    assert engine.advance(j, T0) == Finish(outcome="sales_ready", stage=Stage.lost)
 
 
 @pytest.mark.parametrize(
@@ -202,7 +208,7 @@ def test_decline_reason_decides_recycle_or_disqualify(
     assert h.status is HandoffStatus.declined
     if phase is Phase.cooling_down:
         command = engine.advance(j, T0 + timedelta(days=8))
-        assert command == engine.LoadCadence(name="standard")
+        assert command == LoadCadence(name="standard")
 
 
 def test_sales_rules_pick_the_first_matching_team() -> None:
@@ -224,14 +230,14 @@ CALL = (
 )
 
 
-def open_task(j: Journey) -> engine.CallTask:
+def open_task(j: Journey) -> CallTask:
     """Send the call touch and assign the task to ann.rep."""
     command = engine.advance(j, T0)
     assert isinstance(command, SendTouch)
     engine.on_touch_result(j, TouchResult(), T0)
     command = engine.advance(j, T0)
     assert isinstance(command, Assign) and command.request.rule == "round_robin"
-    engine.on_assigned(j, engine.Assignment(rep=None), T0)  # nobody: the team queue
+    engine.on_assigned(j, Assignment(rep=None), T0)  # nobody: the team queue
     assert j.call_task is not None
     return j.call_task
 
@@ -305,13 +311,13 @@ def test_pause_holds_touches_and_resume_shifts_the_plan() -> None:
     assert isinstance(engine.advance(j, T0), SendTouch)
     engine.on_touch_result(j, TouchResult(), T0)
     wait = engine.advance(j, T0)
-    assert isinstance(wait, engine.Wait) and wait.until == T0 + timedelta(days=2)
+    assert isinstance(wait, Wait) and wait.until == T0 + timedelta(days=2)
     engine.pause(j, T0 + timedelta(days=10), "out of office", T0 + timedelta(hours=1))
     held = engine.advance(j, T0 + timedelta(days=3))
-    assert isinstance(held, engine.Wait) and "Paused (out of office)" in held.summary
+    assert isinstance(held, Wait) and "Paused (out of office)" in held.summary
     back = T0 + timedelta(days=10, hours=1)
     command = engine.advance(j, back)  # auto-resume: the 2-day wait had 47 h left
-    assert isinstance(command, engine.Wait)
+    assert isinstance(command, Wait)
     assert command.until == back + timedelta(hours=47)
     assert any("Resumed (auto-resume)" in t for t in texts(j, "pause"))
 
@@ -320,7 +326,7 @@ def test_a_handoff_cannot_be_paused() -> None:
     j = start()
     engine.on_event(j, event(EventKind.email_reply, T0), T0)
     with pytest.raises(ActionRefused, match="with sales"):
-        engine.refuse_pause(j)
+        engine.refuse_pause(j, None, T0)
 
 
 # ---------------------------------------------------------------- the contact governor
@@ -335,7 +341,7 @@ def test_one_email_a_day_and_quiet_after_a_conversation() -> None:
     j = start(steps, extra)
     engine.on_event(j, event(EventKind.call_connected, T0), T0)
     command = engine.advance(j, T0)
-    assert isinstance(command, engine.Wait)
+    assert isinstance(command, Wait)
     assert command.until == T0 + timedelta(days=2)
     assert "quiet period after a conversation" in command.summary
 
@@ -351,7 +357,7 @@ def test_the_governor_counts_touches_across_a_recycle() -> None:
     recycled = T0 + timedelta(days=3)
     engine.on_cadence_loaded(j, j.cadence, j.calendar, recycled)
     command = engine.advance(j, recycled)
-    assert isinstance(command, engine.Wait)
+    assert isinstance(command, Wait)
     assert command.until == T0 + timedelta(days=7)
     assert "weekly touch limit" in command.summary
 

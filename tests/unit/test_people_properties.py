@@ -10,25 +10,21 @@ from datetime import datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nurture import engine
-from nurture.engine import (
-    ActionRefused,
-    Assign,
+from nurture.cadence.sales import DeclineReason
+from nurture.contracts import (
+    AcceptHandoff,
     Assignment,
-    ContinueAsNew,
-    Finish,
-    Journey,
-    LoadCadence,
-    Phase,
-    SendTouch,
-    Stage,
+    CloseOpportunity,
+    DeclineHandoff,
     TouchResult,
-    Wait,
 )
-from nurture.enrollment import new_journey, snapshot_calendar
 from nurture.events import EngagementEvent, EventKind
-from nurture.handoff import AcceptHandoff, CloseOpportunity, DeclineHandoff, DeclineReason
-from nurture.leads import Lead
+from nurture.journey import engine
+from nurture.journey.commands import Assign, ContinueAsNew, Finish, LoadCadence, SendTouch, Wait
+from nurture.journey.engine import ActionRefused
+from nurture.journey.state import Journey, Phase, Stage
+from nurture.lead import Lead
+from nurture.leads.enrollment import new_journey, snapshot_calendar
 from tests.conftest import make_lead
 from tests.unit.test_engine import PROPERTY, T0, event
 from tests.unit.test_people import RULES, SAMPLES

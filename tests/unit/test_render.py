@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from nurture.cadence import TOUCH_KINDS, CallStep, cadence_files, load_cadence
+from nurture.cadence.model import TOUCH_KINDS, CallStep, cadence_files, load_cadence
+from nurture.cadence.render import Renderer, RenderError, sample_lead, touch_context
 from nurture.events import Channel
-from nurture.leads import Lead
-from nurture.render import Renderer, RenderError, sample_lead, touch_context
+from nurture.lead import Lead
 from nurture.settings import ROOT
 from tests.conftest import FIXTURE_TEMPLATES, make_lead
 

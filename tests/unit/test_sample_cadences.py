@@ -17,8 +17,7 @@ from functools import cache
 
 import pytest
 
-from nurture import engine, simulate
-from nurture.cadence import (
+from nurture.cadence.model import (
     TOUCH_KINDS,
     BranchStep,
     Cadence,
@@ -29,9 +28,13 @@ from nurture.cadence import (
     cadence_files,
     load_cadence,
 )
-from nurture.engine import Finish, Journey, Phase, Touch
-from nurture.enrollment import new_journey
+from nurture.contracts import Touch
 from nurture.events import EngagementEvent, EventKind
+from nurture.journey import steps
+from nurture.journey.commands import Finish
+from nurture.journey.state import Journey, Phase
+from nurture.leads.enrollment import new_journey
+from nurture.planning import simulate
 from nurture.settings import ROOT
 from tests.conftest import make_lead
 
@@ -97,7 +100,7 @@ def watching(taken: set[tuple[str, str, str]]) -> Iterator[None]:
 
     Wraps the engine's single-step function, since ``advance`` runs untimed steps in one go.
     """
-    original = engine._step
+    original = steps._step
 
     def step(j: Journey, now: datetime) -> object:
         name, steps, position = j.cadence.name, j.cadence.steps, j.position
@@ -117,11 +120,11 @@ def watching(taken: set[tuple[str, str, str]]) -> Iterator[None]:
                 taken.add((name, str(steps[position].id), target))
         return result
 
-    engine._step = step  # type: ignore[assignment]
+    steps._step = step  # type: ignore[assignment]  # wrapping a module function
     try:
         yield
     finally:
-        engine._step = original  # type: ignore[assignment]
+        steps._step = original  # type: ignore[assignment]  # idem
 
 
 def targets(cad: Cadence) -> set[str]:

@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from nurture.signatures import (
+from nurture.inbox.signatures import (
     NotConfigured,
     SignatureError,
     parse_timestamp,

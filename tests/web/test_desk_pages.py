@@ -15,11 +15,12 @@ import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
-from nurture.desk.models import CallTaskView, CompleteTask
+from nurture.app import create_app
+from nurture.contracts import CallTaskView, CompleteTask
+from nurture.desk.pages import get_desk
 from nurture.desk.priority import bucket, priority
-from nurture.desk.reps import Rep, RepDirectory, Team
-from nurture.desk.tasks import (
-    DeskError,
+from nurture.desk.service import (
+    LeadError,
     Load,
     TaskBoard,
     TaskDetail,
@@ -27,11 +28,11 @@ from nurture.desk.tasks import (
     TeamOverview,
     board,
 )
-from nurture.enrollment import new_journey
+from nurture.leads.enrollment import new_journey
+from nurture.roster.reps import Rep, RepDirectory, Team
 from nurture.settings import Settings
 from nurture.store import Store
-from nurture.web.app import create_app
-from nurture.web.desk import SESSION_COOKIE, get_desk
+from nurture.web.auth import SESSION_COOKIE
 from tests.conftest import fixture_cadence, make_lead
 
 PASSWORD = "correct horse battery"
@@ -108,7 +109,7 @@ class FakeDesk:
 
     async def task(self, lead_id: str) -> CallTaskView:
         if lead_id not in self.tasks:
-            raise DeskError(f"lead {lead_id} has no open call task (done, or moved on)", 404)
+            raise LeadError(f"lead {lead_id} has no open call task (done, or moved on)", 404)
         return self.tasks[lead_id]
 
     async def detail(self, lead_id: str) -> TaskDetail:
@@ -121,7 +122,7 @@ class FakeDesk:
         self.updates.append(("claim", lead_id, rep))
         task = self.tasks[lead_id]
         if task.assignee is not None:
-            raise DeskError(f"task {task_id} is already claimed by {task.assignee}", 409)
+            raise LeadError(f"task {task_id} is already claimed by {task.assignee}", 409)
         self.tasks[lead_id] = task.model_copy(update={"assignee": rep, "claimed_by": rep})
         return self.tasks[lead_id]
 
@@ -418,7 +419,7 @@ def test_a_refusal_from_the_workflow_is_shown_on_the_task(
     csrf = login(client)
 
     async def refuse(lead_id: str, action: CompleteTask) -> CallTaskView:
-        raise DeskError("the call-back time must be in the future", 409)
+        raise LeadError("the call-back time must be in the future", 409)
 
     desk.complete = refuse  # type: ignore[method-assign]
     data = {"csrf_token": csrf, "disposition": "call_back_later", "call_back_at": "2020-01-01"}

@@ -16,10 +16,10 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from nurture.desk.logins import LoginThrottle
+from nurture.app import create_app
 from nurture.settings import Settings
 from nurture.store import Store
-from nurture.web.app import create_app
+from nurture.web.logins import LoginThrottle
 from tests.web.test_desk_pages import PASSWORD, client, desk, token  # noqa: F401  (fixtures)
 
 OFFICE = "203.0.113.7"
@@ -169,10 +169,10 @@ def test_refusals_and_lockouts_are_logged_without_the_password(
     web: TestClient,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.INFO, logger="nurture.desk.logins")
+    caplog.set_level(logging.INFO, logger="nurture.web.logins")
 
     def lines() -> list[str]:
-        return [r.getMessage() for r in caplog.records if r.name == "nurture.desk.logins"]
+        return [r.getMessage() for r in caplog.records if r.name == "nurture.web.logins"]
 
     fail(web, "ann", 4)
     assert not lines()

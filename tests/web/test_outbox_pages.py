@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from nurture.app import create_app
 from nurture.settings import Settings
 from nurture.store import Store
-from nurture.web.app import create_app
 
 T0 = datetime(2025, 3, 4, 14, 0, tzinfo=UTC)
 EMAIL_ID = "L42:strategic:v3:e1:c2:intro-email"

@@ -26,13 +26,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from nurture.app import create_app
 from nurture.channels.twilio import status_callback_url, voicemail_url
-from nurture.inbox import Inbox
+from nurture.inbox.intake import BODY_LIMIT
+from nurture.inbox.signatures import sign_body, sign_lob, sign_twilio
+from nurture.inbox.store import Inbox
 from nurture.settings import Settings
-from nurture.signatures import sign_body, sign_lob, sign_twilio
 from nurture.store import Store
-from nurture.web.app import create_app
-from nurture.web.intake import BODY_LIMIT
 
 PUBLIC = "https://nurture.example.com"
 TWILIO_TOKEN = "twilio-auth-token"

@@ -17,11 +17,11 @@ from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from nurture import visibility
-from nurture.handoff import HandoffView
+from nurture.contracts import HandoffView
 from nurture.settings import Settings
 from nurture.store import Store
-from nurture.temporal import test_server
+from nurture.temporal import visibility
+from nurture.temporal.client import test_server
 from tests.conftest import running_worker
 
 pytestmark = pytest.mark.timeskipping

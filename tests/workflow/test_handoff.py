@@ -9,26 +9,19 @@ import pytest
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
-from nurture.cadence import Delay
-from nurture.desk.reps import Rep, RepDirectory
-from nurture.engine import Journey, Phase, Stage
-from nurture.enrollment import Rules, load_rules, new_journey, workflow_id
+from nurture.cadence.model import Delay
+from nurture.cadence.sales import DeclineReason, Recycle, SalesRules, TeamRule
+from nurture.contracts import AcceptHandoff, CloseOpportunity, DeclineHandoff, PauseLead, ResumeLead
 from nurture.events import EngagementEvent, EventKind
-from nurture.handoff import (
-    AcceptHandoff,
-    CloseOpportunity,
-    DeclineHandoff,
-    DeclineReason,
-    Recycle,
-    SalesRules,
-    TeamRule,
-)
-from nurture.leads import Lead
+from nurture.journey.state import Journey, JourneyInput, JourneyResult, Phase, Stage
+from nurture.lead import Lead
+from nurture.leads.enrollment import Rules, load_rules, new_journey
+from nurture.roster.reps import Rep, RepDirectory
 from nurture.settings import ROOT, Settings
 from nurture.store import Store
+from nurture.temporal.ids import workflow_id
 from tests.conftest import fixture_cadence, make_lead
 from tests.workflow.conftest import assigned_handoff
-from workflows.contracts import JourneyResult, LeadJourneyInput, PauseLead, ResumeLead
 from workflows.lead import LeadJourneyWorkflow
 
 SALES = SalesRules(
@@ -66,7 +59,7 @@ async def start(env: WorkflowEnvironment, settings: Settings, lead: Lead) -> Han
     journey = new_journey(lead, fixture_cadence("drip"), datetime.now(UTC), RULES)
     return await env.client.start_workflow(
         LeadJourneyWorkflow.run,
-        LeadJourneyInput(journey=journey),
+        JourneyInput(journey=journey),
         id=workflow_id(lead.id),
         task_queue=settings.task_queue,
     )
@@ -215,7 +208,7 @@ async def test_cycles_without_engagement_recycle_into_long_term_nurture(
     journey = new_journey(lead, fixture_cadence("short"), datetime.now(UTC), RULES)
     handle = await env.client.start_workflow(
         LeadJourneyWorkflow.run,
-        LeadJourneyInput(journey=journey),
+        JourneyInput(journey=journey),
         id=workflow_id(lead.id),
         task_queue=worker.task_queue,
     )

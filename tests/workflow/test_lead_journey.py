@@ -8,16 +8,16 @@ from datetime import UTC, datetime, timedelta
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from nurture import simulate
-from nurture.engine import Journey, Stage
-from nurture.enrollment import new_journey, workflow_id
 from nurture.events import EngagementEvent, EventKind
-from nurture.leads import Lead
+from nurture.journey.state import Journey, JourneyInput, JourneyResult, Stage
+from nurture.lead import Lead
+from nurture.leads.enrollment import new_journey
+from nurture.planning import simulate
 from nurture.settings import Settings
 from nurture.store import Store
+from nurture.temporal.ids import workflow_id
 from tests.conftest import fixture_cadence, make_lead
 from tests.workflow.conftest import run_histories
-from workflows.contracts import JourneyResult, LeadJourneyInput
 from workflows.lead import LeadJourneyWorkflow
 
 
@@ -27,7 +27,7 @@ async def start(
     journey = new_journey(lead, fixture_cadence(cadence), datetime.now(UTC))
     return await client.start_workflow(
         LeadJourneyWorkflow.run,
-        LeadJourneyInput(journey=journey, history_limit=history_limit),
+        JourneyInput(journey=journey, history_limit=history_limit),
         id=workflow_id(lead.id),
         task_queue=settings.task_queue,
     )

@@ -15,14 +15,15 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
-from nurture.enrollment import new_journey, workflow_id
+from nurture.contracts import AcceptHandoff, CloseOpportunity
 from nurture.events import EngagementEvent, EventKind
-from nurture.handoff import AcceptHandoff, CloseOpportunity
+from nurture.journey.state import JourneyInput
+from nurture.leads.enrollment import new_journey
 from nurture.settings import Settings
+from nurture.temporal.ids import workflow_id
 from tests.conftest import ROOT, fixture_cadence, make_lead
 from tests.workflow.conftest import assigned_handoff, run_histories
 from worker import workflow_runner
-from workflows.contracts import LeadJourneyInput
 from workflows.lead import LeadJourneyWorkflow
 
 HISTORIES = ROOT / "tests" / "histories"
@@ -36,7 +37,7 @@ async def engaged_journey(
     lead = make_lead(lead_id)
     handle = await env.client.start_workflow(
         LeadJourneyWorkflow.run,
-        LeadJourneyInput(journey=new_journey(lead, fixture_cadence("drip"), datetime.now(UTC))),
+        JourneyInput(journey=new_journey(lead, fixture_cadence("drip"), datetime.now(UTC))),
         id=workflow_id(lead.id),
         task_queue=settings.task_queue,
     )
@@ -75,7 +76,7 @@ async def finished_journey(
     lead = make_lead(lead_id)
     handle = await env.client.start_workflow(
         LeadJourneyWorkflow.run,
-        LeadJourneyInput(journey=new_journey(lead, fixture_cadence("quick"), datetime.now(UTC))),
+        JourneyInput(journey=new_journey(lead, fixture_cadence("quick"), datetime.now(UTC))),
         id=workflow_id(lead.id),
         task_queue=settings.task_queue,
     )
@@ -113,7 +114,7 @@ async def _record() -> None:
     from tempfile import TemporaryDirectory
 
     from nurture.store import Store
-    from nurture.temporal import test_server
+    from nurture.temporal.client import test_server
     from tests.conftest import running_worker
     from tests.workflow.conftest import register_search_attributes
 

@@ -1,0 +1,72 @@
+"""What the terminal commands share: the consoles, one-line errors, and running service calls
+against Temporal with their refusals turned into exit 1 and the service's own message."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, TypeVar
+
+import typer
+from rich.console import Console
+
+from nurture.settings import get_settings
+
+if TYPE_CHECKING:  # imported lazily at run time (keeps `nurture --help` fast)
+    from pydantic import ValidationError
+    from temporalio.client import Client
+
+console = Console()
+err = Console(stderr=True, soft_wrap=True)
+T = TypeVar("T")
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print the message as an error; the exit to raise."""
+    err.print(f"[red]error[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def problems(exc: ValidationError) -> str:
+    """A pydantic error in one line."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc'])}: {str(e['msg']).removeprefix('Value error, ')}"
+        for e in exc.errors()
+    )
+
+
+def aware_time(value: str | None, option: str) -> datetime | None:
+    """An ISO 8601 option value as an aware time; the UTC offset is required (exit 2 without)."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise fail(f"{option}: {value!r} is not an ISO 8601 time", 2) from None
+    if parsed.tzinfo is None:
+        raise fail(f"{option}: add the UTC offset, e.g. {value}+01:00 or {value}Z", 2)
+    return parsed
+
+
+def run_with_client(
+    work: Callable[[Client], Awaitable[T]], refusals: tuple[type[Exception], ...] = ()
+) -> T:
+    """Connect to Temporal and run ``work``; an unreachable server or a ``LeadError`` (or one of
+    ``refusals``, each with a ``message``) becomes exit 1 with its message."""
+    from nurture.temporal.calls import LeadError
+    from nurture.temporal.client import connect
+
+    settings = get_settings()
+
+    async def main() -> T:
+        try:
+            client = await connect(settings)
+        except RuntimeError as exc:
+            raise fail(f"cannot reach Temporal at {settings.temporal_address}: {exc}") from None
+        return await work(client)
+
+    try:
+        return asyncio.run(main())
+    except (LeadError, *refusals) as exc:
+        raise fail(getattr(exc, "message", str(exc))) from None

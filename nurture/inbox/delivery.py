@@ -1,0 +1,240 @@
+"""Inbox -> Temporal: signal pending events to their leads' workflows, whenever Temporal is up.
+
+:class:`TemporalLink` connects lazily and, after a failed connect, waits a little before trying
+again (so a down server costs nothing per request). :class:`Deliverer` signals pending rows, one
+lead's events in order, several leads at once. :class:`DeliveryLoop` runs it in the background
+of the web app, backing off while Temporal is unreachable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from nurture.inbox.store import Inbox, InboxRecord
+from nurture.settings import Settings
+from nurture.temporal.calls import journey_handle
+from nurture.temporal.client import connect as default_connect
+
+log = logging.getLogger("nurture.inbox.delivery")
+
+#: Seconds between two connection attempts after one failed.
+RETRY_CONNECT_AFTER = 5.0
+#: How long one connect or one signal may take.
+CONNECT_TIMEOUT = 10.0
+SIGNAL_TIMEOUT = timedelta(seconds=10)
+#: Rows per delivery pass.
+BATCH = 500
+
+
+class TemporalUnavailable(Exception):
+    """Temporal cannot be reached right now; the events stay pending."""
+
+
+class TemporalLink:
+    """A Temporal client made on first use, tolerant of the server being down."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        connect: Callable[[Settings], Awaitable[Client]] | None = None,
+        retry_after: float = RETRY_CONNECT_AFTER,
+    ) -> None:
+        self.settings = settings
+        self._connect = connect or default_connect
+        self.retry_after = retry_after
+        self._client: Client | None = None
+        self._failed_at: float | None = None
+        self._error = ""
+        self._lock = asyncio.Lock()
+
+    async def client(self) -> Client:
+        """The client, connecting if needed; raises :class:`TemporalUnavailable`."""
+        if self._client is not None:
+            return self._client
+        async with self._lock:
+            if self._client is not None:
+                return self._client
+            waited = time.monotonic() - self._failed_at if self._failed_at is not None else None
+            if waited is not None and waited < self.retry_after:
+                raise TemporalUnavailable(self._error)
+            try:
+                self._client = await asyncio.wait_for(
+                    self._connect(self.settings), timeout=CONNECT_TIMEOUT
+                )
+            except Exception as exc:  # refused, unresolvable, timed out...: all mean "not now"
+                self._failed_at = time.monotonic()
+                reason = str(exc) or type(exc).__name__
+                self._error = f"Temporal at {self.settings.temporal_address} unreachable: {reason}"
+                log.warning("%s", self._error)
+                raise TemporalUnavailable(self._error) from None
+            self._failed_at = None
+            log.info("connected to Temporal at %s", self.settings.temporal_address)
+            return self._client
+
+
+@dataclass
+class DeliveryReport:
+    """What one delivery pass did."""
+
+    delivered: list[str] = field(default_factory=list)
+    unknown_lead: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def attempted(self) -> int:
+        """Rows this pass tried."""
+        return len(self.delivered) + len(self.unknown_lead) + len(self.failed)
+
+
+class Deliverer:
+    """Signals pending inbox rows to ``lead-<id>`` (the workflow drops repeated event ids).
+
+    Passes may overlap (the delivery loop and the delivery right after a request); a row another
+    pass of this process is already signalling is left to it, so each row is attempted once.
+    """
+
+    def __init__(self, inbox: Inbox, link: TemporalLink, *, concurrency: int = 16) -> None:
+        self.inbox = inbox
+        self.link = link
+        self.concurrency = concurrency
+        self._in_flight: set[str] = set()
+
+    async def deliver(
+        self, ids: Iterable[str] | None = None, *, limit: int = BATCH
+    ) -> DeliveryReport:
+        """Deliver pending rows (only these ids, if given), oldest first."""
+        rows = await asyncio.to_thread(
+            self.inbox.pending, ids=list(ids) if ids is not None else None, limit=limit
+        )
+        rows = [r for r in rows if r.event_id not in self._in_flight]
+        report = DeliveryReport()
+        if not rows:
+            return report
+        taken = {r.event_id for r in rows}
+        self._in_flight |= taken
+        try:
+            await self._deliver_rows(rows, report)
+        finally:
+            self._in_flight -= taken
+        return report
+
+    async def _deliver_rows(self, rows: list[InboxRecord], report: DeliveryReport) -> None:
+        try:
+            client = await self.link.client()
+        except TemporalUnavailable as exc:
+            report.error = str(exc)
+            report.failed = [r.event_id for r in rows]
+            await asyncio.to_thread(self.inbox.mark_failed, report.failed, str(exc))
+            return
+        by_lead: dict[str, list[InboxRecord]] = {}
+        for row in sorted(rows, key=lambda r: (r.at, r.received_at)):
+            by_lead.setdefault(row.lead_id or "", []).append(row)
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def one_lead(lead_rows: list[InboxRecord]) -> None:
+            async with gate:
+                for row in lead_rows:
+                    if not await self._deliver_one(client, row, report):
+                        break  # keep this lead's later events behind the one that failed
+
+        await asyncio.gather(*(one_lead(lead_rows) for lead_rows in by_lead.values()))
+
+    async def _deliver_one(self, client: Client, row: InboxRecord, report: DeliveryReport) -> bool:
+        """Signal one row; False if it failed for a passing reason (it stays pending)."""
+        event = row.event()
+        if event is None:  # cannot happen for a pending row, but never signal nothing
+            await asyncio.to_thread(self.inbox.mark_unknown_lead, row.event_id, "no lead id")
+            report.unknown_lead.append(row.event_id)
+            return True
+        try:
+            await journey_handle(client, event.lead_id).signal(
+                "event", event, rpc_timeout=SIGNAL_TIMEOUT
+            )
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND and not exc.message.startswith("Namespace"):
+                reason = f"no running journey lead-{event.lead_id}: {exc.message}"
+                log.warning("event %s: %s", row.event_id, reason)
+                await asyncio.to_thread(self.inbox.mark_unknown_lead, row.event_id, reason)
+                report.unknown_lead.append(row.event_id)
+                return True
+            await self._failed(row, report, f"{exc.status.name if exc.status else ''} {exc}")
+            return False
+        except Exception as exc:  # anything else is passing: the row stays pending
+            await self._failed(row, report, f"{type(exc).__name__}: {exc}")
+            return False
+        await asyncio.to_thread(self.inbox.mark_delivered, row.event_id)
+        report.delivered.append(row.event_id)
+        return True
+
+    async def _failed(self, row: InboxRecord, report: DeliveryReport, reason: str) -> None:
+        log.warning("event %s stays pending: %s", row.event_id, reason)
+        await asyncio.to_thread(self.inbox.mark_failed, [row.event_id], reason.strip())
+        report.failed.append(row.event_id)
+        report.error = reason.strip()
+
+
+class DeliveryLoop:
+    """Runs :meth:`Deliverer.deliver` now and then: every ``interval`` seconds while all is well,
+    backing off to ``max_interval`` while Temporal is unreachable; :meth:`wake` runs it at once."""
+
+    def __init__(
+        self, deliverer: Deliverer, *, interval: float = 5.0, max_interval: float = 60.0
+    ) -> None:
+        self.deliverer = deliverer
+        self.interval = interval
+        self.max_interval = max_interval
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Start in the running event loop."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="nurture-inbox-delivery")
+
+    def wake(self) -> None:
+        """Run a pass now (e.g. after new events were accepted)."""
+        self._wake.set()
+
+    async def stop(self) -> None:
+        """Stop and wait for the current pass to end."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        delay = self.interval
+        while True:
+            self._wake.clear()
+            try:
+                report = await self.deliverer.deliver()
+            except Exception:
+                log.exception("inbox delivery pass failed")
+                report = DeliveryReport(error="pass failed")
+            if report.delivered or report.unknown_lead:
+                log.info(
+                    "inbox: %d delivered, %d unknown lead, %d still pending",
+                    len(report.delivered),
+                    len(report.unknown_lead),
+                    len(report.failed),
+                )
+            if report.failed:
+                delay = min(delay * 2, self.max_interval)
+            elif report.attempted >= BATCH:
+                continue  # more are waiting
+            else:
+                delay = self.interval
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)

