@@ -41,7 +41,7 @@ async def dev_server(extra_args: Sequence[str] = ()) -> AsyncIterator[WorkflowEn
 
 def make_lead(lead_id: str, segment: str = "") -> Lead:
     """A complete, validated lead (email, E.164 phone, postal address, one CRM field)."""
-    return Lead.model_validate(
+    return Lead.from_input(
         {
             "id": lead_id,
             "email": f"{lead_id.lower()}@example.com",

@@ -1,18 +1,40 @@
-"""The lead: who we nurture, validated at enrolment (email, E.164 phone, time zone, country)."""
+"""The lead: who we nurture, validated and normalised once, at input (email, E.164 phone, time
+zone, country).
+
+Data from outside (a CSV row, a file, an API call) is validated with the :data:`INPUT` context
+(:meth:`Lead.from_input`, :func:`nurture.yamlfiles.parse_model`): the library checks and
+normalisation run then. A journey decoded from Temporal has no context, so those checks do not run
+again on replay: a library upgrade can never change or reject a running journey's lead or cadence.
+"""
 
 from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 LEAD_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+#: The validation context of data from outside: run the library checks and normalisation.
+INPUT: dict[str, bool] = {"input": True}
+
+
+def from_input(info: ValidationInfo) -> bool:
+    """True while validating outside data (see :data:`INPUT`); False when decoding a journey."""
+    return bool(info.context and info.context.get("input"))
 
 
 class PostalAddress(BaseModel):
@@ -60,6 +82,19 @@ TimeZoneName = Annotated[str, AfterValidator(check_timezone)]
 CountryCode = Annotated[str, AfterValidator(check_country)]
 
 
+def _zone_on_input(value: str, info: ValidationInfo) -> str:
+    return check_timezone(value) if from_input(info) else value
+
+
+def _country_on_input(value: str, info: ValidationInfo) -> str:
+    return check_country(value) if from_input(info) else value
+
+
+#: A time zone / country checked at input only (fields of models a journey carries).
+InputTimeZone = Annotated[str, AfterValidator(_zone_on_input)]
+InputCountry = Annotated[str, AfterValidator(_country_on_input)]
+
+
 def e164_number(value: str, what: str = "phone") -> str:
     """A valid phone number in E.164 form (``+14155550123``), or a ValueError naming ``what``."""
     try:
@@ -85,8 +120,8 @@ class Lead(BaseModel):
     title: str = ""
     segment: str = ""
     owner: str = ""
-    timezone: TimeZoneName | None = Field(None, description="IANA zone; default: the cadence's")
-    country: CountryCode | None = Field(
+    timezone: InputTimeZone | None = Field(None, description="IANA zone; default: the cadence's")
+    country: InputCountry | None = Field(
         None, description="ISO 3166 alpha-2; default: the cadence's"
     )
     address: PostalAddress | None = None
@@ -99,11 +134,18 @@ class Lead(BaseModel):
             raise ValueError("lead id must be 1-100 letters, digits, '_', '.' or '-'")
         return value
 
+    @classmethod
+    def from_input(cls, data: dict[str, Any]) -> Lead:
+        """A lead from outside data: validated and normalised (see :data:`INPUT`)."""
+        return cls.model_validate(data, context=INPUT)
+
     @field_validator("email")
     @classmethod
-    def _email(cls, value: str | None) -> str | None:
+    def _email(cls, value: str | None, info: ValidationInfo) -> str | None:
         if not value:
             return None
+        if not from_input(info):
+            return value
         try:
             return validate_email(value, check_deliverability=False).normalized
         except EmailNotValidError as exc:
@@ -111,8 +153,10 @@ class Lead(BaseModel):
 
     @field_validator("phone")
     @classmethod
-    def _phone(cls, value: str | None) -> str | None:
-        return e164_number(value, "phone") if value else None
+    def _phone(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if not value:
+            return None
+        return e164_number(value, "phone") if from_input(info) else value
 
     @model_validator(mode="after")
     def _reachable(self) -> Lead:

@@ -10,6 +10,8 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from nurture.lead import INPUT
+
 
 class Problem(BaseModel):
     """One thing wrong in a cadence file, located by file, line and field."""
@@ -115,7 +117,7 @@ def parse_model(text: str, file: str, model: type[M], what: str, kinds: tuple[st
             ]
         )
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context=INPUT)
     except ValidationError as exc:
         problems = []
         for error in exc.errors():

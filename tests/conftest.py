@@ -51,7 +51,7 @@ def make_lead(lead_id: str = "L1", **overrides: object) -> Lead:
         "address": PostalAddress(line1="1 Main St", city="Springfield", postal_code="62701"),
     }
     values.update(overrides)
-    return Lead.model_validate(values)
+    return Lead.from_input(values)
 
 
 @pytest.fixture

@@ -18,13 +18,14 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from nurture.calendar import DAY_NAMES, DailyWindow, intersect, parse_window
 from nurture.events import Channel, EventKind
-from nurture.lead import CountryCode, TimeZoneName, e164_number
+from nurture.lead import InputCountry, InputTimeZone, e164_number, from_input
 from nurture.yamlfiles import parse_model
 
 SLUG = r"^[a-z0-9][a-z0-9-]*$"
@@ -374,8 +375,8 @@ class Sender(_Model):
 class CalendarConfig(_Model):
     """Business time in the lead's zone: hours per weekday, holidays, hours per channel."""
 
-    timezone: TimeZoneName = Field("America/New_York", description="When the lead has none")
-    country: CountryCode = Field("US", description="Holiday calendar when the lead has none")
+    timezone: InputTimeZone = Field("America/New_York", description="When the lead has none")
+    country: InputCountry = Field("US", description="Holiday calendar when the lead has none")
     subdivision: str | None = Field(None, description="State/province holidays, e.g. 'CA'")
     business_hours: dict[str, str | None] = Field(
         default_factory=lambda: {d: "09:00-17:00" for d in DAY_NAMES[:5]},
@@ -396,8 +397,10 @@ class CalendarConfig(_Model):
 
     @field_validator("caller_id")
     @classmethod
-    def _caller_id(cls, value: str | None) -> str | None:
-        return e164_number(value, "caller id") if value else None
+    def _caller_id(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if not value:
+            return None
+        return e164_number(value, "caller id") if from_input(info) else value
 
     @field_validator("business_hours")
     @classmethod

@@ -64,7 +64,9 @@ def lead_from_row(row: dict[str, str]) -> Lead:
         for k, v in values.items()
         if k not in LEAD_COLUMNS and not k.startswith(ADDRESS_PREFIX) and v
     }
-    return Lead(**known, address=PostalAddress(**address) if address else None, fields=fields)
+    return Lead.from_input(
+        {**known, "address": PostalAddress(**address) if address else None, "fields": fields}
+    )
 
 
 def read_leads(path: Path) -> tuple[list[tuple[int, Lead]], list[RowError]]:

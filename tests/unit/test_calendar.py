@@ -650,3 +650,23 @@ def test_property_windows(a: DailyWindow, b: DailyWindow) -> None:
     else:
         assert a.start <= both.start < both.end <= a.end
         assert b.start <= both.start < both.end <= b.end
+
+
+def test_a_snapshot_decides_with_its_own_zone_rules() -> None:
+    """A journey's calendar uses the zone rules snapshotted at enrolment, not the machine's: a
+    tzdata upgrade on a worker cannot move a running journey's touches."""
+    from nurture.calendar import CalendarSnapshot, zone_rules
+
+    live = CalendarSnapshot(
+        timezone="America/New_York", country="US", zone_rules=zone_rules("America/New_York")
+    )
+    # the same name with other rules (as if the rules had changed since): the snapshot wins
+    changed = live.model_copy(update={"zone_rules": zone_rules("Asia/Kolkata")})
+    noon = datetime(2026, 7, 1, 16, 0, tzinfo=UTC)
+    assert noon.astimezone(live.zone()).hour == 12
+    assert noon.astimezone(changed.zone()).hour == 21
+    assert CalendarSnapshot.model_validate_json(changed.model_dump_json()).zone_rules == (
+        changed.zone_rules
+    )
+    with pytest.raises(ValueError, match="unknown time zone"):
+        zone_rules("../etc/passwd")

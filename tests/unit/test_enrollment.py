@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from pathlib import Path
+from unittest.mock import patch
 
 import pytest
 from pydantic import ValidationError
@@ -295,3 +296,19 @@ def test_new_journey() -> None:
     assert journey.calendar.timezone == "America/Denver"
     assert date(2026, 5, 25) in journey.calendar.holidays
     assert journey.timeline[0].text == "Enrolled in strategic v1 (3 cycles)"
+
+
+def test_a_decoded_journey_does_not_revalidate_its_lead() -> None:
+    """Normalisation runs once, at input: decoding a stored lead (as a replay does) never calls
+    the libraries again, so an upgrade that would now refuse a value cannot wedge a journey."""
+    lead = make_lead(phone="+1 415 555 0123")
+    assert lead.phone == "+14155550123"
+    stored = lead.model_dump_json()
+    with (
+        patch("nurture.lead.e164_number", side_effect=RuntimeError("re-validated")),
+        patch("nurture.lead.validate_email", side_effect=RuntimeError("re-validated")),
+        patch("nurture.lead.check_timezone", side_effect=RuntimeError("re-validated")),
+    ):
+        assert Lead.model_validate_json(stored) == lead
+        with pytest.raises(RuntimeError, match="re-validated"):
+            Lead.from_input(lead.model_dump())
