@@ -24,6 +24,7 @@ up: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 test: lint $(PRISM)
 	$(BIN)/nurture cadence validate

@@ -9,6 +9,7 @@ import inspect
 import py_compile
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from types import TracebackType
 
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -72,8 +73,13 @@ class NurtureWorker:
             await w.__aenter__()
         return self
 
-    async def __aexit__(self, *exc: object) -> None:
-        await asyncio.gather(*(w.__aexit__(*exc) for w in self.workers))
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        await asyncio.gather(*(w.__aexit__(kind, error, trace) for w in self.workers))
 
 
 def build_worker(

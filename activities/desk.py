@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from html import escape
+from typing import cast
 
 import httpx
-from sqlalchemy import String, Text
+from sqlalchemy import String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column
 from temporalio import activity
 
@@ -36,7 +37,7 @@ class DeskActivities:
         self.mailer = (
             NoticeMailer.from_settings(settings, store) if settings.sendgrid_api_key else None
         )
-        Base.metadata.create_all(store.engine, tables=[AssignmentRecord.__table__])  # type: ignore[list-item]
+        Base.metadata.create_all(store.engine, tables=[cast(Table, AssignmentRecord.__table__)])
 
     @activity.defn(name="assign")
     def assign(self, request: AssignRequest) -> Assignment:

@@ -50,7 +50,7 @@ def aware_time(value: str | None, option: str) -> datetime | None:
 
 
 def run_with_client(
-    work: Callable[[Client], Awaitable[T]], refusals: tuple[type[Exception], ...] = ()
+    work: Callable[[Client], Awaitable[T]], refusals: tuple[type[BaseException], ...] = ()
 ) -> T:
     """Connect to Temporal and run ``work``; an unreachable server or a ``LeadError`` (or one of
     ``refusals``, each with a ``message``) becomes exit 1 with its message."""
@@ -68,5 +68,5 @@ def run_with_client(
 
     try:
         return asyncio.run(main())
-    except (LeadError, *refusals) as exc:
+    except (LeadError, *refusals) as exc:  # type: ignore[misc]  # mypy cannot type a starred tuple of exception classes
         raise fail(getattr(exc, "message", str(exc))) from None

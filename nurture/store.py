@@ -268,7 +268,8 @@ class Store:
         if expect is not None:
             query = query.where(TouchRecord.status.in_(list(expect)))
         with self.session() as session, session.begin():
-            return bool(session.execute(query).rowcount)
+            result = session.execute(query)
+            return bool(getattr(result, "rowcount", 0))
 
     def touch_by_provider_id(self, provider: str, provider_id: str) -> TouchRecord | None:
         """The touch a provider's id (message SID, letter id...) was recorded for, if any."""

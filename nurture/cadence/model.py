@@ -372,6 +372,10 @@ class Sender(_Model):
     reply_to: str | None = None
 
 
+def _weekdays(window: str) -> dict[str, str | None]:
+    return dict.fromkeys(DAY_NAMES[:5], window)
+
+
 class CalendarConfig(_Model):
     """Business time in the lead's zone: hours per weekday, holidays, hours per channel."""
 
@@ -379,7 +383,7 @@ class CalendarConfig(_Model):
     country: InputCountry = Field("US", description="Holiday calendar when the lead has none")
     subdivision: str | None = Field(None, description="State/province holidays, e.g. 'CA'")
     business_hours: dict[str, str | None] = Field(
-        default_factory=lambda: {d: "09:00-17:00" for d in DAY_NAMES[:5]},
+        default_factory=lambda: _weekdays("09:00-17:00"),
         description="Per weekday (mon..sun) 'HH:MM-HH:MM'; a missing day is closed",
     )
     channel_hours: dict[Channel, str] = Field(
@@ -577,7 +581,7 @@ class Cadence(_Model):
 
 def parse_cadence(text: str, file: str = "<cadence>") -> Cadence:
     """Parse and check the shape of one cadence; raises ``FileError`` with located problems."""
-    return parse_model(text, file, Cadence, "a cadence file", STEP_KINDS)
+    return parse_model(text, file, Cadence, "a cadence file", tuple(STEP_KINDS))
 
 
 def load_cadence(path: Path) -> Cadence:

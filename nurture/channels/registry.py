@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
@@ -46,11 +47,15 @@ def build_channels(settings: Settings, store: Store) -> dict[Channel, Sender]:
     from nurture.channels.twilio import TwilioChannel
 
     built: dict[str, Sender] = {OutboxChannel.name: OutboxChannel(store)}
-    makers = {"sendgrid": SendGridChannel, "twilio": TwilioChannel, "lob": LobChannel}
+    makers: dict[str, Callable[[Settings, Store], Sender]] = {
+        "sendgrid": SendGridChannel.from_settings,
+        "twilio": TwilioChannel.from_settings,
+        "lob": LobChannel.from_settings,
+    }
     channels: dict[Channel, Sender] = {}
     for channel, name in providers(settings).items():
         if name not in built:
-            built[name] = makers[name].from_settings(settings, store)
+            built[name] = makers[name](settings, store)
         channels[channel] = built[name]
     return channels
 

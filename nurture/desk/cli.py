@@ -87,7 +87,7 @@ def reps_add(
             name=name,
             email=email,
             queue=queue,
-            role=role,  # type: ignore[arg-type]
+            role=role,  # type: ignore[arg-type]  # a raw string: the model validates it
             timezone=timezone,
             hours=hours,
             manager=manager,
@@ -312,7 +312,7 @@ def tasks_complete(
         raise fail(f"unknown disposition {disposition!r}; one of: {names}", 2) from None
     bant = {"budget": budget, "authority": authority, "need": need, "timeframe": timeframe}
     try:
-        qualification = Qualification(**bant) if any(bant.values()) else None  # type: ignore[arg-type]
+        qualification = Qualification(**bant) if any(bant.values()) else None  # type: ignore[arg-type]  # a raw string: the model validates it
     except ValidationError as exc:
         raise fail(f"qualified needs all four BANT answers: {problems(exc)}", 2) from None
     meeting = aware_time(meeting_at, "--meeting-at")

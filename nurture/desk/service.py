@@ -10,8 +10,10 @@ Temporal's errors come back as :class:`LeadError` with a message a rep can act o
 from __future__ import annotations
 
 import asyncio
+import builtins
 import re
 from collections import defaultdict
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
@@ -310,7 +312,7 @@ class DeskService:
     async def list(self, query: str, now: datetime | None = None) -> TaskBoard:
         """Tasks matching a visibility query, grouped and sorted (one visibility call)."""
         now = now or datetime.now(UTC)
-        rows: list[TaskRow] = []
+        rows: builtins.list[TaskRow] = []
         executions = self.client.list_workflows(
             query, limit=self.max_tasks + 1, page_size=PAGE_SIZE, rpc_timeout=RPC_TIMEOUT
         )
@@ -337,7 +339,7 @@ class DeskService:
         return await self.list(all_query(queue), now)
 
     async def overview(
-        self, reps: list[str], queues: list[str], now: datetime | None = None
+        self, reps: builtins.list[str], queues: builtins.list[str], now: datetime | None = None
     ) -> TeamOverview:
         """The manager's numbers: exact counts per rep and per queue (visibility counts, run
         together), the total, and the overdue tasks by priority (one list call)."""
@@ -383,11 +385,11 @@ class DeskService:
 
     async def detail(self, lead_id: str, now: datetime | None = None) -> TaskDetail:
         """The task, the lead's journey and the call script (three queries, run together)."""
-        task, journey, timeline = await asyncio.gather(
-            self.task(lead_id),
-            calls.query(self.client, lead_id, "state", Journey),
-            calls.query(self.client, lead_id, "journey", list[JourneyEntry]),
+        state: Awaitable[Journey] = calls.query(self.client, lead_id, "state", Journey)
+        story: Awaitable[builtins.list[JourneyEntry]] = calls.query(
+            self.client, lead_id, "journey", builtins.list[JourneyEntry]
         )
+        task, journey, timeline = await asyncio.gather(self.task(lead_id), state, story)
         touch = self.store.get_touch(task.task_id)
         return TaskDetail(
             task=task,

@@ -230,8 +230,10 @@ def lob_item(payload: Any, now: datetime) -> InboxItem:
     name = _text(event_type.get("id") if isinstance(event_type, dict) else event_type)
     if not name:
         raise Malformed("the Lob event has no event_type.id")
-    body = payload.get("body") if isinstance(payload.get("body"), dict) else {}
-    metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
+    found = payload.get("body")
+    body: dict[str, Any] = found if isinstance(found, dict) else {}
+    found = body.get("metadata")
+    metadata: dict[str, Any] = found if isinstance(found, dict) else {}
     kind = lob_kind(name)
     data: dict[str, str | int | float | bool | None] = {}
     if _text(payload.get("reference_id") or body.get("id")):

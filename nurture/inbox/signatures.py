@@ -132,7 +132,8 @@ def verify_twilio(
 
 def sign_twilio(auth_token: str, url: str, params: Mapping[str, Any]) -> str:
     """The ``X-Twilio-Signature`` Twilio would send (for tests and local tools)."""
-    return RequestValidator(auth_token).compute_signature(url, params)
+    signature: str = RequestValidator(auth_token).compute_signature(url, params)
+    return signature
 
 
 # ---------------------------------------------------------------- Lob

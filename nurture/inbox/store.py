@@ -13,15 +13,17 @@ The table lives on :class:`nurture.store.Base` and is created here, on the store
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Index, Integer, String, Text, func, insert, select, update
+from sqlalchemy import Index, Integer, String, Table, Text, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -178,7 +180,7 @@ class Inbox:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        Base.metadata.create_all(store.engine, tables=[InboxRecord.__table__])  # type: ignore[list-item]
+        Base.metadata.create_all(store.engine, tables=[cast(Table, InboxRecord.__table__)])
 
     # ---------------------------------------------------------------- accepting
 
@@ -206,11 +208,8 @@ class Inbox:
         dialect = self.store.engine.dialect.name
         if dialect not in ("sqlite", "postgresql"):
             return [row["event_id"] for row in rows if self._insert_one(row)]
-        if dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        table = InboxRecord.__table__
+        dialect_insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
+        table = cast(Table, InboxRecord.__table__)
         new: list[str] = []
         with self.store.session() as session, session.begin():
             for start in range(0, len(rows), CHUNK):
@@ -226,7 +225,7 @@ class Inbox:
     def _insert_one(self, row: dict[str, Any]) -> bool:
         try:
             with self.store.session() as session, session.begin():
-                session.execute(insert(InboxRecord.__table__).values(row))
+                session.execute(insert(cast(Table, InboxRecord.__table__)).values(row))
         except IntegrityError:
             if self.get(row["event_id"]) is None:
                 raise
@@ -247,7 +246,7 @@ class Inbox:
         lead_id: str | None = None,
         limit: int = 100,
         offset: int = 0,
-    ) -> list[InboxRecord]:
+    ) -> builtins.list[InboxRecord]:
         """Rows, newest first, optionally one status's and/or one lead's."""
         query = select(InboxRecord)
         if status is not None:
@@ -265,7 +264,9 @@ class Inbox:
             found = {status: int(n) for status, n in session.execute(query)}
         return {s.value: found.get(s.value, 0) for s in InboxStatus}
 
-    def pending(self, *, ids: Iterable[str] | None = None, limit: int = 500) -> list[InboxRecord]:
+    def pending(
+        self, *, ids: Iterable[str] | None = None, limit: int = 500
+    ) -> builtins.list[InboxRecord]:
         """Pending rows, oldest first (only these ids, if given)."""
         query = select(InboxRecord).where(InboxRecord.status == InboxStatus.pending.value)
         if ids is not None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from nurture.cadence.model import Outcome
-from nurture.cadence.sales import DEFAULT_SALES, Recycle
+from nurture.cadence.sales import DEFAULT_SALES, DeclineReason, Recycle
 from nurture.contracts import (
     AcceptHandoff,
     AssignRequest,
@@ -58,7 +58,7 @@ def handoff_view(journey: Journey) -> HandoffView | None:
         why=h.why,
         score=journey.score,
         escalations=h.escalations,
-        decline_reason=h.decline_reason,  # type: ignore[arg-type]
+        decline_reason=DeclineReason(h.decline_reason) if h.decline_reason else None,
         decline_text=h.decline_text,
         outcome_reason=h.outcome_reason,
     )

@@ -10,6 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -120,7 +121,7 @@ class _NumberedLines:
         return line
 
 
-def _reason(error: dict) -> str:  # type: ignore[type-arg]
+def _reason(error: ErrorDetails) -> str:
     where = ".".join(str(p) for p in error["loc"])
     message = str(error["msg"]).removeprefix("Value error, ")
     return f"{where}: {message}" if where else message

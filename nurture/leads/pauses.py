@@ -81,7 +81,7 @@ async def for_each_lead(
     async def one(lead_id: str) -> None:
         async with gate:
             try:
-                await act(client, lead_id, action)  # type: ignore[arg-type]
+                await act(client, lead_id, action)  # type: ignore[arg-type]  # act takes this action type
             except LeadError as exc:
                 (report.refused if exc.status in (404, 409) else report.failed)[lead_id] = (
                     exc.message

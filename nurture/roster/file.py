@@ -86,7 +86,7 @@ class Roster(_Model):
                         name=member.name,
                         email=member.email,
                         queue=entry.queue,
-                        role=role,  # type: ignore[arg-type]
+                        role=role,  # type: ignore[arg-type]  # a raw string: the model validates it
                         timezone=member.timezone or entry.timezone,
                         hours=member.hours or entry.hours,
                         manager=boss if role == "rep" else None,

@@ -171,7 +171,7 @@ def handoff_close(
             action = CloseOpportunity(
                 handoff_id=handoff_id,
                 rep=rep,
-                outcome=outcome,  # type: ignore[arg-type]
+                outcome=outcome,  # type: ignore[arg-type]  # a raw string: the model validates it
                 reason=reason,
                 amount=amount,
             )

@@ -197,7 +197,7 @@ async def decline(request: Request, lead_id: str, me: RepDep, service: HandoffsD
         action = DeclineHandoff(
             handoff_id=form.get("handoff_id", ""),
             rep=me.username,
-            reason=form.get("reason", ""),  # type: ignore[arg-type]
+            reason=form.get("reason", ""),  # type: ignore[arg-type]  # a raw string: the model validates it
             text=form.get("text", "").strip(),
         )
         await service.decline(lead_id, action, form.get("request_id"))
@@ -215,9 +215,9 @@ async def close(request: Request, lead_id: str, me: RepDep, service: HandoffsDep
         action = CloseOpportunity(
             handoff_id=form.get("handoff_id", ""),
             rep=me.username,
-            outcome=form.get("outcome", ""),  # type: ignore[arg-type]
+            outcome=form.get("outcome", ""),  # type: ignore[arg-type]  # a raw string: the model validates it
             reason=form.get("reason", "").strip(),
-            amount=amount or None,  # type: ignore[arg-type]
+            amount=amount or None,  # type: ignore[arg-type]  # a raw string: the model validates it
         )
         await service.close(lead_id, action, form.get("request_id"))
         return f"Lead {lead_id}: {action.outcome} recorded."

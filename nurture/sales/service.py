@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -202,9 +203,8 @@ class HandoffService:
 
     async def show(self, lead_id: str, now: datetime | None = None) -> HandoffDetail:
         """The lead's journey and handoff (two queries, run together)."""
-        journey, view = await asyncio.gather(
-            query(self.client, lead_id, "state", Journey), self.handoff(lead_id)
-        )
+        state: Awaitable[Journey] = query(self.client, lead_id, "state", Journey)
+        journey, view = await asyncio.gather(state, self.handoff(lead_id))
         return HandoffDetail(journey=journey, handoff=view, now=now or datetime.now(UTC))
 
     # ------------------------------------------------------------ actions

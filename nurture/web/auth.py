@@ -48,7 +48,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     )
     app.state.rep_directory = RepDirectory(app.state.store)
     app.state.login_throttle = LoginThrottle.from_settings(app.state.store, settings)
-    app.add_exception_handler(LoginRequired, _login_required)  # type: ignore[arg-type]
+    app.add_exception_handler(LoginRequired, _login_required)  # type: ignore[arg-type]  # Starlette types handlers loosely
     app.include_router(router)
 
 
