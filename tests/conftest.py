@@ -67,12 +67,20 @@ def store(tmp_path: Path) -> Store:
 
 
 @asynccontextmanager
-async def running_worker(client: Client, store: Store, threads: int = 8) -> AsyncIterator[Settings]:
-    """A worker with the fixture cadences and templates on a fresh task queue; yields settings."""
+async def running_worker(
+    client: Client,
+    store: Store,
+    threads: int = 8,
+    *,
+    cadences: Path = FIXTURE_CADENCES,
+    templates: Path = FIXTURE_TEMPLATES,
+) -> AsyncIterator[Settings]:
+    """A worker (default: the fixture cadences and templates) on a fresh task queue; yields
+    settings."""
     settings = Settings(
-        task_queue=f"tq-{id(store)}", templates_dir=FIXTURE_TEMPLATES, cadences_dir=FIXTURE_CADENCES
+        task_queue=f"tq-{id(store)}", templates_dir=templates, cadences_dir=cadences
     )
-    touches = TouchActivities(store, FIXTURE_TEMPLATES, FIXTURE_CADENCES)
+    touches = TouchActivities(store, templates, cadences)
     with ThreadPoolExecutor(threads) as executor:
         async with build_worker(client, settings, executor, touches):
             yield settings
