@@ -30,6 +30,7 @@ from nurture.contracts import (
 )
 from nurture.journey.state import Journey, JourneyEntry
 from nurture.lead import Lead
+from nurture.spans import span_words
 from nurture.temporal import visibility
 from nurture.temporal.calls import JourneyEnded, LeadError, query, rpc_error, update
 from nurture.temporal.ids import lead_id_of
@@ -66,16 +67,7 @@ def sla_left(due: datetime | None, now: datetime) -> str:
     if due is None:
         return "no SLA"
     seconds = int((due - now).total_seconds())
-    span = abs(seconds)
-    if span < 60:
-        text = "less than a minute"
-    elif span < 3600:
-        text = f"{span // 60} min"
-    elif span < 86400:
-        text = f"{span // 3600} h {span % 3600 // 60:02d} min"
-    else:
-        days, hours = span // 86400, span % 86400 // 3600
-        text = f"{days} day{'s' if days > 1 else ''}" + (f" {hours} h" if hours else "")
+    text = span_words(seconds, hours_after_days=True)
     return f"{text} left" if seconds >= 0 else f"{text} overdue"
 
 

@@ -20,6 +20,7 @@ from fastapi.templating import Jinja2Templates
 from temporalio.client import Client
 
 from nurture.settings import Settings, get_settings
+from nurture.spans import span_words
 from nurture.store import Store
 from nurture.temporal.client import connect
 from nurture.web.csrf import FIELD, csrf_token
@@ -165,18 +166,8 @@ def local_time(value: datetime | None, timezone: str, fmt: str = "%a %d %b %H:%M
 def relative(due: datetime, now: datetime) -> str:
     """``in 2 h 05 min``, ``35 min late``, ``3 days late``."""
     seconds = int((due - now).total_seconds())
-    late = seconds < 0
-    seconds = abs(seconds)
-    if seconds < 60:
-        text = "less than a minute"
-    elif seconds < 3600:
-        text = f"{seconds // 60} min"
-    elif seconds < 86400:
-        text = f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
-    else:
-        days = seconds // 86400
-        text = f"{days} day{'s' if days > 1 else ''}"
-    return f"{text} late" if late else f"in {text}"
+    text = span_words(seconds)
+    return f"{text} late" if seconds < 0 else f"in {text}"
 
 
 templates.env.filters["localtime"] = local_time
