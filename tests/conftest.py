@@ -27,6 +27,28 @@ T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
+#: Fixtures of the servers a test needs, shared by every domain's tests (loaded only when used).
+pytest_plugins = ["tests.support.devserver", "tests.support.timeskipping", "tests.support.browser"]
+#: Which server a fixture stands for: a test that uses it (directly or not) gets the marker, so
+#: ``-m "not browser"`` and friends select by server kind wherever a test lives.
+SERVER_MARKERS = {
+    "dev_env": "devserver",
+    "env": "timeskipping",
+    "browser": "browser",
+    "sendgrid_mock": "prism",
+    "twilio_mock": "prism",
+    "lob_mock": "prism",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with the server kinds its fixtures start."""
+    for item in items:
+        for fixture in getattr(item, "fixturenames", ()):
+            if fixture in SERVER_MARKERS:
+                item.add_marker(SERVER_MARKERS[fixture])
+
+
 FIXTURE_CADENCES = FIXTURES / "cadences"
 FIXTURE_TEMPLATES = FIXTURES / "templates"
 

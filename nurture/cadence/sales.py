@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from nurture.cadence.model import Delay
+from nurture.cadence.steps import Delay
 from nurture.yamlfiles import parse_model
 
 

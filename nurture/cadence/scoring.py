@@ -21,7 +21,7 @@ from pathlib import Path
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from nurture.cadence.model import Delay
+from nurture.cadence.steps import Delay
 from nurture.events import EngagementEvent, EventKind
 from nurture.lead import Lead
 from nurture.yamlfiles import parse_model

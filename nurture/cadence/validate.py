@@ -7,19 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nurture.cadence.model import (
-    TOUCH_KINDS,
-    Cadence,
-    CallStep,
-    EmailStep,
-    cadence_files,
-    check_cadence,
-    parse_cadence,
-    step_kind,
-)
+from nurture.cadence.graph import check_cadence
+from nurture.cadence.model import Cadence, cadence_files, parse_cadence
 from nurture.cadence.render import Renderer, RenderError, sample_lead, touch_context
 from nurture.cadence.sales import Recycle, SalesRules
 from nurture.cadence.scoring import ScoringModel
+from nurture.cadence.steps import TOUCH_KINDS, CallStep, EmailStep, step_kind
 from nurture.events import Channel
 from nurture.roster.file import ROSTER_FILE, Roster
 from nurture.yamlfiles import FileError, LocatedYaml, Problem, field_path, parse_model

@@ -13,8 +13,9 @@ from nurture.store import Store, TouchRecord
 
 #: ``<lead>:<cadence>:v<version>:e<enrolment>:c<cycle>:<step>[#visit]`` (lead ids have no ``:``).
 TOUCH_ID = re.compile(r"^(?P<lead>[A-Za-z0-9_.\-]+):[a-z0-9][a-z0-9-]*:v\d+:e\d+:c\d+:[^:]+$")
-#: Channels whose ledger ``recipient`` is the lead's phone number (E.164).
-PHONE_CHANNELS = (Channel.sms.value, Channel.voicemail.value)
+#: Ledger channels whose ``recipient`` is the lead's phone number (E.164): an inbound text maps to
+#: the lead's last touch on one of these.
+REPLY_CHANNELS = (Channel.sms.value, Channel.voicemail.value)
 #: Touch ids per query.
 CHUNK = 500
 
@@ -66,7 +67,7 @@ def lead_for_phone(store: Store, phone: str | None) -> tuple[str | None, str | N
         return None, None
     query = (
         select(TouchRecord.lead_id, TouchRecord.touch_id)
-        .where(TouchRecord.recipient == number, TouchRecord.channel.in_(PHONE_CHANNELS))
+        .where(TouchRecord.recipient == number, TouchRecord.channel.in_(REPLY_CHANNELS))
         .order_by(TouchRecord.created_at.desc())
         .limit(1)
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import AwareDatetime, BaseModel
 
-from nurture.cadence.model import Outcome
+from nurture.cadence.steps import Outcome
 from nurture.contracts import (
     AssignRequest,
     Touch,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from nurture.cadence.model import CallStep, CallTimeout, Outcome
+from nurture.cadence.steps import CallStep, CallTimeout, Outcome
 from nurture.contracts import (
     Assignment,
     AssignRequest,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from nurture.cadence.model import TOUCH_KINDS, Outcome, step_kind
 from nurture.cadence.scoring import (
     behaviour_score,
     is_decision_maker,
     prune,
     score_event,
 )
+from nurture.cadence.steps import TOUCH_KINDS, Outcome, step_kind
 from nurture.events import ENGAGEMENT_KINDS, Channel, EngagementEvent, EventKind
 from nurture.journey.state import (
     Journey,

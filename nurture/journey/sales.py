@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from nurture.cadence.model import Outcome
 from nurture.cadence.sales import DEFAULT_SALES, DeclineReason, Recycle
+from nurture.cadence.steps import Outcome
 from nurture.contracts import (
     AcceptHandoff,
     AssignRequest,

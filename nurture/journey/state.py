@@ -8,12 +8,13 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, PrivateAttr
 
-from nurture.cadence.model import Cadence, Delay, Outcome
+from nurture.cadence.model import Cadence
 from nurture.cadence.sales import SalesRules
 from nurture.cadence.scoring import (
     ScoredEvent,
     ScoringModel,
 )
+from nurture.cadence.steps import Delay, Outcome
 from nurture.calendar import BusinessCalendar, CalendarSnapshot
 from nurture.contracts import (
     HandoffStatus,

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from nurture.cadence.model import (
+from nurture.cadence.model import Cadence
+from nurture.cadence.sales import SalesRules
+from nurture.cadence.scoring import (
+    ScoringModel,
+    fit_score,
+)
+from nurture.cadence.steps import (
     PHONE_CHANNELS,
     TOUCH_KINDS,
     BranchStep,
-    Cadence,
     CallStep,
     Condition,
     DirectMailStep,
@@ -18,11 +23,6 @@ from nurture.cadence.model import (
     WaitForStep,
     WaitStep,
     step_kind,
-)
-from nurture.cadence.sales import SalesRules
-from nurture.cadence.scoring import (
-    ScoringModel,
-    fit_score,
 )
 from nurture.calendar import CalendarSnapshot
 from nurture.contracts import (

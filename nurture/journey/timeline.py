@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from nurture.cadence.model import Condition
+from nurture.cadence.steps import Condition
 from nurture.events import Channel, EngagementEvent
 from nurture.journey.state import (
     Journey,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, time, timedelta
 
-from nurture.cadence.model import TOUCH_KINDS, Delay
+from nurture.cadence.steps import TOUCH_KINDS, Delay
 from nurture.calendar import BusinessCalendar, zone_from_rules
 from nurture.contracts import (
     Assignment,

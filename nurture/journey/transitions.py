@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from nurture.cadence.model import Outcome
 from nurture.cadence.sales import DEFAULT_SALES, Recycle
+from nurture.cadence.steps import Outcome
 from nurture.journey.state import (
     Handoff,
     Journey,

@@ -8,7 +8,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from nurture.cadence.model import Cadence, Outcome
+from nurture.cadence.model import Cadence
+from nurture.cadence.steps import Outcome
 from nurture.calendar import CalendarSnapshot
 from nurture.contracts import Assignment, AssignRequest, Touch, TouchResult
 from nurture.events import EngagementEvent

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import itertools
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -24,6 +24,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from nurture.app import create_app
 from nurture.cadence.model import Cadence
 from nurture.calendar import holiday_dates
 from nurture.contracts import CallTaskView
@@ -35,9 +36,15 @@ from nurture.roster.reps import Rep, RepDirectory, Team
 from nurture.settings import Settings
 from nurture.store import Store
 from nurture.temporal.calls import journey_handle
-from tests.conftest import FIXTURE_CADENCES, dev_server, eventually, make_lead, running_worker
+from tests.conftest import (
+    FIXTURE_CADENCES,
+    FIXTURE_TEMPLATES,
+    eventually,
+    make_lead,
+    running_worker,
+)
+from tests.support.browser import serving
 
-pytestmark = pytest.mark.devserver
 T = TypeVar("T")
 #: Cheap Argon2id parameters for test passwords (verification reads them from the hash).
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -46,13 +53,6 @@ _serial = itertools.count(1)
 #: "Any rep" for :meth:`Desk.assigned_task` (a value, not an object: pytest may import this
 #: conftest twice, as ``conftest`` and as ``tests.desk.conftest``).
 ANYONE = "*"
-
-
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    """One in-memory dev server for the session, our search attributes registered."""
-    async with dev_server() as environment:
-        yield environment
 
 
 def open_zone(now: datetime) -> str:
@@ -195,3 +195,18 @@ async def _terminate(client: Client, lead_id: str) -> None:
     """Stop a lead that still runs (long waits), so the next test's server stays quiet."""
     with contextlib.suppress(RPCError):  # already finished
         await journey_handle(client, lead_id).terminate("test over")
+
+
+@pytest.fixture
+def web(desk: Desk, tmp_path: Path) -> Iterator[str]:
+    """The whole web app on the desk's store and dev server; yields its base URL."""
+    settings = Settings(
+        temporal_address=desk.client.service_client.config.target_host,
+        data_dir=tmp_path,
+        database_url=desk.store.url,
+        templates_dir=FIXTURE_TEMPLATES,
+        cadences_dir=FIXTURE_CADENCES,
+        session_secret="browser-tests-" + "x" * 32,
+    )
+    with serving(create_app(settings, desk.store)) as url:
+        yield url

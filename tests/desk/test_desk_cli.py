@@ -13,8 +13,6 @@ from nurture.journey.state import Stage
 from nurture.settings import get_settings
 from tests.desk.conftest import Desk
 
-pytestmark = pytest.mark.devserver
-
 
 @pytest.fixture
 def cli_env(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:

@@ -16,8 +16,6 @@ from nurture.events import Channel
 from nurture.journey.state import Phase, Stage
 from tests.desk.conftest import ANYONE, Desk, desk_cadence, eventually
 
-pytestmark = pytest.mark.devserver
-
 
 def lead_ids(board: object) -> set[str]:
     return {r.lead_id for _, rows in board.groups() for r in rows}  # type: ignore[attr-defined]

@@ -20,7 +20,7 @@ from nurture.app import create_app
 from nurture.settings import Settings
 from nurture.store import Store
 from nurture.web.logins import LoginThrottle
-from tests.web.test_desk_pages import PASSWORD, client, desk, token  # noqa: F401  (fixtures)
+from tests.desk.test_desk_pages import PASSWORD, client, desk, token  # noqa: F401  (fixtures)
 
 OFFICE = "203.0.113.7"
 ELSEWHERE = "198.51.100.23"

@@ -7,9 +7,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from nurture.cadence.model import Delay, cadence_files, load_cadence
+from nurture.cadence.model import cadence_files, load_cadence
 from nurture.cadence.sales import DeclineReason, Recycle, SalesRules, TeamRule
 from nurture.cadence.scoring import ScoringModel
+from nurture.cadence.steps import Delay
 from nurture.calendar import CalendarSnapshot
 from nurture.contracts import (
     AcceptHandoff,
@@ -32,7 +33,7 @@ from nurture.leads.enrollment import Rules, load_rules
 from nurture.planning import simulate
 from nurture.settings import ROOT
 from tests.conftest import make_lead
-from tests.unit.test_engine import T0, cadence, event, texts
+from tests.journey.test_engine import T0, cadence, event, texts
 
 RULES = load_rules(ROOT / "cadences")
 SAMPLES = {p.stem: load_cadence(p) for p in cadence_files(ROOT / "cadences")}

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from nurture.cadence.model import TOUCH_KINDS, CallStep, cadence_files, load_cadence
+from nurture.cadence.model import cadence_files, load_cadence
 from nurture.cadence.render import Renderer, RenderError, sample_lead, touch_context
+from nurture.cadence.steps import TOUCH_KINDS, CallStep
 from nurture.events import Channel
 from nurture.lead import Lead
 from nurture.settings import ROOT

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
-import pytest
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
@@ -18,9 +17,7 @@ from nurture.contracts import HandoffStatus
 from nurture.journey.state import Stage
 from nurture.settings import Settings
 from nurture.store import Store
-from tests.integration.handoff_helpers import OWNER, PASSWORD, Leads, eventually, sales_team
-
-pytestmark = pytest.mark.devserver
+from tests.sales.helpers import OWNER, PASSWORD, Leads, eventually, sales_team
 
 
 def token(page: str) -> str:

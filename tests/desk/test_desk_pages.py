@@ -1,6 +1,6 @@
 """The call desk pages over a fake desk service: login, CSRF, who may see and do what, the forms.
 
-The real service against a real workflow is covered in tests/desk and tests/browser.
+The real service against a real workflow is covered by test_desk_tasks.py and test_desk_browser.py.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from nurture.settings import Settings
 from nurture.store import Store
 from nurture.temporal.ids import workflow_id
 from tests.conftest import fixture_cadence, make_lead
-from tests.workflow.conftest import run_histories
+from tests.support.timeskipping import run_histories
 from workflows.lead import LeadJourneyWorkflow
 
 

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import pytest
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
 from nurture.settings import Settings
 from nurture.store import Store
 from tests.conftest import dev_server, running_worker
-
-pytestmark = pytest.mark.devserver
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

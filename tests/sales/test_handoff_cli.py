@@ -19,9 +19,7 @@ from nurture.journey.state import Stage
 from nurture.settings import Settings, get_settings
 from nurture.store import Store
 from tests.conftest import fixture_cadence
-from tests.integration.handoff_helpers import OWNER, Leads, eventually
-
-pytestmark = pytest.mark.devserver
+from tests.sales.helpers import OWNER, Leads, eventually
 
 
 @pytest.fixture

@@ -12,18 +12,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from nurture.cadence.graph import check_cadence
 from nurture.cadence.model import (
     LEGAL_CONTACT_HOURS,
-    PHONE_CHANNELS,
     Cadence,
     ExitRule,
     Limits,
-    Outcome,
     cadence_files,
-    check_cadence,
     load_cadence,
     parse_cadence,
 )
+from nurture.cadence.steps import PHONE_CHANNELS, Outcome
 from nurture.calendar import DAY_NAMES, parse_window
 from nurture.contracts import AcceptHandoff, Assignment, CloseOpportunity, Touch, TouchResult
 from nurture.events import Channel, EngagementEvent, EventKind

@@ -4,7 +4,7 @@ Requests are signed the way each provider signs them (our own EC P-256 key for S
 Twilio's request-validator algorithm, Lob's HMAC); Twilio callbacks go to the URLs the Twilio
 channel builds (nurture/channels/twilio.py), so sender and webhook agree. Temporal is pointed at
 a closed port, so accepted events stay pending here; delivery is covered by
-tests/integration/test_inbox_delivery.py.
+tests/inbox/test_delivery.py.
 """
 
 from __future__ import annotations

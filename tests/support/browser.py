@@ -1,5 +1,5 @@
-"""Headless Debian Chromium (Playwright's Python package, never `playwright install`) against the
-web app served by uvicorn on a free loopback port, over a dev server and a worker."""
+"""Headless Debian Chromium (Playwright's Python package, never `playwright install`), and a web app
+served by uvicorn on a free loopback port for it to open."""
 
 from __future__ import annotations
 
@@ -16,12 +16,8 @@ import uvicorn
 from fastapi import FastAPI
 from playwright.async_api import Browser, async_playwright
 
-from nurture.app import create_app
-from nurture.settings import Settings
-from tests.conftest import FIXTURE_CADENCES, FIXTURE_TEMPLATES, ROOT
-from tests.desk.conftest import Desk, desk, dev_env  # noqa: F401  (fixtures used here)
+from tests.conftest import ROOT
 
-pytestmark = [pytest.mark.browser, pytest.mark.devserver]
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "tests" / "artifacts"
 
@@ -67,18 +63,3 @@ def serving(app: FastAPI) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=15)
-
-
-@pytest.fixture
-def web(desk: Desk, tmp_path: Path) -> Iterator[str]:  # noqa: F811
-    """The whole web app on the desk's store and dev server; yields its base URL."""
-    settings = Settings(
-        temporal_address=desk.client.service_client.config.target_host,
-        data_dir=tmp_path,
-        database_url=desk.store.url,
-        templates_dir=FIXTURE_TEMPLATES,
-        cadences_dir=FIXTURE_CADENCES,
-        session_secret="browser-tests-" + "x" * 32,
-    )
-    with serving(create_app(settings, desk.store)) as url:
-        yield url

@@ -26,8 +26,8 @@ from nurture.journey.state import Journey, Phase, Stage
 from nurture.lead import Lead
 from nurture.leads.enrollment import new_journey, snapshot_calendar
 from tests.conftest import make_lead
-from tests.unit.test_engine import PROPERTY, T0, event
-from tests.unit.test_people import RULES, SAMPLES
+from tests.journey.test_engine import PROPERTY, T0, event
+from tests.journey.test_people import RULES, SAMPLES
 
 SCORING = RULES.scoring
 assert SCORING is not None and SCORING.half_life is not None

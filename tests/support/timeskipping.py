@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
-import pytest
 import pytest_asyncio
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
@@ -23,8 +22,6 @@ from nurture.store import Store
 from nurture.temporal import visibility
 from nurture.temporal.client import test_server
 from tests.conftest import running_worker
-
-pytestmark = pytest.mark.timeskipping
 
 
 async def register_search_attributes(client: Client, namespace: str = "default") -> None:

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from nurture.cadence.model import STEP_KINDS, Cadence, cadence_files, check_cadence, parse_cadence
+from nurture.cadence.graph import check_cadence
+from nurture.cadence.model import Cadence, cadence_files, parse_cadence
+from nurture.cadence.steps import STEP_KINDS
 from nurture.cadence.validate import validate_files
 from nurture.cli import app
 from nurture.settings import ROOT, get_settings

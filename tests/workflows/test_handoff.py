@@ -9,8 +9,8 @@ import pytest
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
-from nurture.cadence.model import Delay
 from nurture.cadence.sales import DeclineReason, Recycle, SalesRules, TeamRule
+from nurture.cadence.steps import Delay
 from nurture.contracts import AcceptHandoff, CloseOpportunity, DeclineHandoff, PauseLead, ResumeLead
 from nurture.events import EngagementEvent, EventKind
 from nurture.journey.state import Journey, JourneyInput, JourneyResult, Phase, Stage
@@ -21,7 +21,7 @@ from nurture.settings import ROOT, Settings
 from nurture.store import Store
 from nurture.temporal.ids import workflow_id
 from tests.conftest import fixture_cadence, make_lead
-from tests.workflow.conftest import assigned_handoff
+from tests.support.timeskipping import assigned_handoff
 from workflows.lead import LeadJourneyWorkflow
 
 SALES = SalesRules(

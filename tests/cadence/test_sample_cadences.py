@@ -17,17 +17,8 @@ from functools import cache
 
 import pytest
 
-from nurture.cadence.model import (
-    TOUCH_KINDS,
-    BranchStep,
-    Cadence,
-    CallStep,
-    Condition,
-    Outcome,
-    WaitForStep,
-    cadence_files,
-    load_cadence,
-)
+from nurture.cadence.model import Cadence, cadence_files, load_cadence
+from nurture.cadence.steps import TOUCH_KINDS, BranchStep, CallStep, Condition, Outcome, WaitForStep
 from nurture.contracts import Touch
 from nurture.events import EngagementEvent, EventKind
 from nurture.journey import steps

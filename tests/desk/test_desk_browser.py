@@ -7,14 +7,11 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from playwright.async_api import Browser, Page, expect
 
 from nurture.journey.state import Stage
-from tests.browser.conftest import ARTIFACTS
 from tests.desk.conftest import PASSWORD, Desk, eventually
-
-pytestmark = [pytest.mark.browser, pytest.mark.devserver]
+from tests.support.browser import ARTIFACTS
 
 
 async def log_in(browser: Browser, web: str, username: str) -> Page:

@@ -1,7 +1,7 @@
 """Replay: today's workflow code must reproduce the commands of saved and fresh histories.
 
 Saved histories live in tests/histories/. Record new ones (after a deliberate, versioned change)
-with ``python -m tests.workflow.test_replay`` and commit them beside the old ones.
+with ``python -m tests.workflows.test_replay`` and commit them beside the old ones.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from nurture.settings import Settings
 from nurture.store import Store
 from nurture.temporal.ids import workflow_id
 from tests.conftest import ROOT, fixture_cadence, make_lead, running_worker
-from tests.workflow.conftest import assigned_handoff, run_histories
+from tests.support.timeskipping import assigned_handoff, run_histories
 from worker import workflow_runner
 from workflows.lead import LeadJourneyWorkflow
 
@@ -197,7 +197,7 @@ async def _record() -> None:
     from tempfile import TemporaryDirectory
 
     from nurture.temporal.client import test_server
-    from tests.workflow.conftest import register_search_attributes
+    from tests.support.timeskipping import register_search_attributes
 
     async with await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=test_server(), data_converter=pydantic_data_converter

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from nurture.inbox.cli import _deliver
@@ -21,8 +20,6 @@ from nurture.store import Store
 from nurture.temporal.calls import journey_handle
 from tests.conftest import fixture_cadence, make_lead
 from workflows.lead import LeadJourneyWorkflow
-
-pytestmark = pytest.mark.devserver
 
 TOKEN = "integration-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
