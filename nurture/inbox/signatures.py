@@ -130,12 +130,6 @@ def verify_twilio(
         raise SignatureError(f"Twilio signature does not match {url}")
 
 
-def sign_twilio(auth_token: str, url: str, params: Mapping[str, Any]) -> str:
-    """The ``X-Twilio-Signature`` Twilio would send (for tests and local tools)."""
-    signature: str = RequestValidator(auth_token).compute_signature(url, params)
-    return signature
-
-
 # ---------------------------------------------------------------- Lob
 
 

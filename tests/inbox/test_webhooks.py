@@ -29,10 +29,11 @@ from fastapi.testclient import TestClient
 from nurture.app import create_app
 from nurture.channels.twilio import status_callback_url, voicemail_url
 from nurture.inbox.intake import BODY_LIMIT
-from nurture.inbox.signatures import sign_body, sign_lob, sign_twilio
+from nurture.inbox.signatures import sign_body, sign_lob
 from nurture.inbox.store import Inbox
 from nurture.settings import Settings
 from nurture.store import Store
+from tests.support.signing import sign_twilio
 
 PUBLIC = "https://nurture.example.com"
 TWILIO_TOKEN = "twilio-auth-token"

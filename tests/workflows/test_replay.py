@@ -196,11 +196,10 @@ async def _record() -> None:
     ones already there (an existing file is kept: it stands for the code that recorded it)."""
     from tempfile import TemporaryDirectory
 
-    from nurture.temporal.client import test_server
-    from tests.support.timeskipping import register_search_attributes
+    from tests.support.timeskipping import register_search_attributes, time_skipping_server
 
     async with await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=test_server(), data_converter=pydantic_data_converter
+        test_server_existing_path=time_skipping_server(), data_converter=pydantic_data_converter
     ) as env:
         await register_search_attributes(env.client)
         with TemporaryDirectory() as tmp:
