@@ -27,11 +27,14 @@ from tests.channels.stub import ProviderStub
 from tests.conftest import make_lead
 
 
-def channel(store: Store, host: str, from_address: str | None = "adr_1234abcd") -> LobChannel:
-    """The adapter built from settings, as the worker builds it."""
+def channel(
+    store: Store, host: str, from_address: str | None = "adr_1234abcd", timeout: float = 1.0
+) -> LobChannel:
+    """The adapter built from settings, as the worker builds it (a short timeout for the stub's
+    held answers; Prism gets a patient one, it can be slow on a busy machine)."""
     settings = Settings(lob_api_key="test_key", lob_host=host, lob_from_address=from_address)
     adapter = LobChannel.from_settings(settings, store)
-    adapter.timeouts = (1.0, 1.0)
+    adapter.timeouts = (timeout, timeout)
     return adapter
 
 
@@ -67,7 +70,7 @@ def claim(store: Store, touch: Touch, hours_ago: float = 0) -> None:
 
 
 def test_letters_and_postcards_are_accepted_by_the_spec(store: Store, lob_mock: str) -> None:
-    adapter = channel(store, lob_mock)
+    adapter = channel(store, lob_mock, timeout=10)
     sent = adapter.send(letter(), LETTER)
     assert sent.status == "sent", sent.error
     assert sent.provider == "lob" and (sent.provider_id or "").startswith("ltr_")
@@ -106,7 +109,7 @@ def test_a_postcard_breaking_the_spec_fails_the_touch(
 ) -> None:
     """Prism answers 422 to an address the spec refuses; the channel stops for the lead."""
     touch = postcard(lead=make_lead("L7", address=address))
-    result = channel(store, lob_mock).send(touch, POSTCARD)
+    result = channel(store, lob_mock, timeout=10).send(touch, POSTCARD)
     assert result.status == "failed"
     assert result.error is not None and result.error.startswith("Lob 422")
 

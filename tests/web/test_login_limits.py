@@ -162,7 +162,7 @@ def test_the_limits_come_from_the_settings(tmp_path: Path) -> None:
     with TestClient(app) as other:
         fail(other, "nobody", 2)
         r = attempt(other, "nobody")
-        assert r.status_code == 429 and r.headers["Retry-After"] in ("59", "60")
+        assert r.status_code == 429 and 50 <= int(r.headers["Retry-After"]) <= 60
 
 
 def test_refusals_and_lockouts_are_logged_without_the_password(
