@@ -34,6 +34,7 @@ def create_app(
     (default: connect to ``settings.temporal_address`` on first use)."""
     if settings is None:
         settings = get_settings()
+    settings.check_production()  # a clear error listing what a production deployment lacks
     if store is None:
         store = Store(settings.store_url)
 

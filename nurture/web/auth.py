@@ -34,7 +34,7 @@ CSRF = [Depends(require_csrf)]
 
 def install(app: FastAPI, settings: Settings) -> None:
     """Sessions, the people directory, the login limit, and the login pages."""
-    secret = settings.session_secret
+    secret = settings.secret("session_secret")
     if not secret:
         log.warning("NURTURE_SESSION_SECRET is not set: desk logins end when the app restarts")
         secret = secrets.token_urlsafe(32)

@@ -14,7 +14,6 @@ import pytest_asyncio
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from nurture.contracts import HandoffView
@@ -22,6 +21,7 @@ from nurture.settings import Settings
 from nurture.store import Store
 from nurture.temporal import visibility
 from nurture.temporal.client import test_server
+from nurture.temporal.codec import data_converter
 from tests.conftest import running_worker
 
 pytestmark = pytest.mark.timeskipping
@@ -48,7 +48,7 @@ async def register_search_attributes(client: Client, namespace: str = "default")
 async def env() -> AsyncIterator[WorkflowEnvironment]:
     """One time-skipping server for the whole session."""
     async with await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=test_server(), data_converter=pydantic_data_converter
+        test_server_existing_path=test_server(), data_converter=data_converter(Settings())
     ) as environment:
         await register_search_attributes(environment.client)
         yield environment
