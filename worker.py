@@ -19,7 +19,7 @@ from activities.desk import DeskActivities
 from activities.touches import TouchActivities
 from nurture.channels.registry import ConfigError, check_config, providers, queue_rates
 from nurture.events import Channel
-from nurture.settings import Settings, get_settings
+from nurture.settings import ProductionConfigError, Settings, get_settings
 from nurture.temporal.client import connect
 from nurture.temporal.ids import touch_queue
 from workflows.lead import LeadJourneyWorkflow
@@ -124,6 +124,7 @@ def build_worker(
 async def main() -> None:
     """Check the provider configuration, then run a worker until interrupted."""
     settings = get_settings()
+    settings.check_production()
     check_config(settings)
     routes = ", ".join(f"{c.value} → {p}" for c, p in providers(settings).items())
     print(f"nurture worker: {routes}", file=sys.stderr, flush=True)
@@ -135,5 +136,5 @@ async def main() -> None:
 if __name__ == "__main__":
     try:
         asyncio.run(main())
-    except ConfigError as exc:
+    except (ConfigError, ProductionConfigError) as exc:
         sys.exit(f"nurture worker: {exc}")

@@ -50,6 +50,7 @@ from bench.harness import (
     exit_now,
     gather_limited,
     neighbour_note,
+    nurture_client,
 )
 from bench.raw import DeskTaskWorkflow
 from nurture.app import create_app
@@ -58,6 +59,7 @@ from nurture.roster.reps import Rep, RepDirectory
 from nurture.settings import Settings
 from nurture.store import Store
 from nurture.temporal import visibility
+from nurture.temporal.codec import new_key
 from worker import workflow_runner
 
 IDLE_QUEUE = "bench-desk-idle"
@@ -219,7 +221,8 @@ async def measure(args: argparse.Namespace) -> None:
         claimers = [r for r in reps if r.queue == QUEUES[0]]
         claim_count = 2 * (args.claims + args.warmup)
         async with dev_server() as env:
-            client = env.client
+            keys = f"bench:{new_key()}"
+            client = nurture_client(env.client, True, keys)  # the web app's converter
             claimable = await start_tasks(client, reps, args.tasks, claim_count, args.concurrency)
             await wait_listed(client, args.tasks + claim_count)
             settings = Settings(
@@ -227,6 +230,7 @@ async def measure(args: argparse.Namespace) -> None:
                 data_dir=Path(tmp),
                 database_url=store.url,
                 session_secret="bench-" + "x" * 40,
+                codec_keys=keys,
             )
             worker = Worker(
                 client,

@@ -29,6 +29,7 @@ from temporalio.client import Client
 from bench.harness import (
     Cpu,
     Row,
+    codec_option,
     cpu_note,
     dev_server,
     environment_line,
@@ -36,6 +37,7 @@ from bench.harness import (
     gather_limited,
     make_leads,
     neighbour_note,
+    nurture_client,
     print_table,
 )
 from bench.raw import TrivialWorkflow
@@ -117,16 +119,17 @@ def raw_block(
     return block
 
 
-def client_side_cost(
+async def client_side_cost(
     client: Client, leads: list[tuple[int, Lead]], cadences: list[Cadence], forced: Cadence | None
 ) -> tuple[float, float]:
-    """Mean ms per lead of routing + ``new_journey`` + encoding the input, and its mean bytes."""
-    converter = client.data_converter.payload_converter
+    """Mean ms per lead of routing + ``new_journey`` + encoding the input (and the codec, if the
+    client has one), and its mean bytes as the server stores them."""
+    converter = client.data_converter
     began = time.perf_counter()
     size = 0
     for _, lead in leads:
         journey = new_journey(lead, forced or route(lead, cadences), datetime.now(UTC))
-        size += len(converter.to_payloads([JourneyInput(journey=journey)])[0].data)
+        size += len((await converter.encode([JourneyInput(journey=journey)]))[0].data)
     return (time.perf_counter() - began) * 1000 / len(leads), size / len(leads)
 
 
@@ -139,9 +142,10 @@ async def run(args: argparse.Namespace) -> None:
     sizes = [min(args.block, args.leads - start) for start in range(0, args.leads, args.block)]
     async with dev_server() as env:
         client = env.client
+        ours = nurture_client(client, args.codec)
         sides: dict[str, Block] = {
             "raw": raw_block(client, cadences, forced, args.concurrency),
-            "nurture": nurture_block(client, cadences, forced, args.concurrency),
+            "nurture": nurture_block(ours, cadences, forced, args.concurrency),
         }
         if args.breakdown:
             for name, extra in VARIANTS.items():
@@ -160,7 +164,7 @@ async def run(args: argparse.Namespace) -> None:
                 seconds[name] += took
                 cpu[name] += Cpu.now() - before
                 rates[name].append(size / took)
-        per_lead_ms, payload = client_side_cost(client, leads, cadences, forced)
+        per_lead_ms, payload = await client_side_cost(ours, leads, cadences, forced)
     rate = {name: args.leads / s for name, s in seconds.items()}
     rows = [Row("starts per second", rate["nurture"], rate["raw"], TARGET)]
     rows += [Row(f"  {name} (info)", rate[name], rate["raw"]) for name in VARIANTS if name in rate]
@@ -170,7 +174,8 @@ async def run(args: argparse.Namespace) -> None:
     print_table(
         f"Enrolment: {args.leads} leads per side in {len(sizes)} blocks of {args.block} "
         f"(order alternates), concurrency {args.concurrency}, "
-        f"cadence {args.cadence or 'routed by segment (standard/strategic)'}",
+        f"cadence {args.cadence or 'routed by segment (standard/strategic)'}, "
+        f"payload codec {'on' if args.codec else 'off'}",
         rows,
         [
             "workers: none poll either task queue, so both sides measure the start path only",
@@ -179,8 +184,9 @@ async def run(args: argparse.Namespace) -> None:
             f"mean start latency: nurture {args.concurrency * 1000 / rate['nurture']:.1f} ms, "
             f"raw {args.concurrency * 1000 / rate['raw']:.1f} ms",
             cpu_note("start", cpu["nurture"], cpu["raw"], args.leads),
-            f"nurture client-side work per lead (route + new_journey + encode): "
-            f"{per_lead_ms:.2f} ms; input {payload:,.0f} B (raw: the lead id)",
+            f"nurture client-side work per lead (route + new_journey + encode"
+            f"{' + compress + encrypt' if args.codec else ''}): "
+            f"{per_lead_ms:.2f} ms; input {payload:,.0f} B as stored (raw: the lead id)",
             neighbour_note(others),
             environment_line(),
         ],
@@ -199,6 +205,13 @@ def main() -> None:
     parser.add_argument("--cadence", help="enrol everyone into this cadence (default: route)")
     parser.add_argument(
         "--breakdown", action="store_true", help="also time raw starts + each part of enroll"
+    )
+    parser.add_argument(
+        "--codec",
+        type=codec_option,
+        default=True,
+        metavar="on|off",
+        help="encrypt nurture's payloads as the product does (default on; off: its cost)",
     )
     asyncio.run(run(parser.parse_args()))
     exit_now()

@@ -15,12 +15,15 @@ from pathlib import Path
 from typing import NoReturn, TypeVar
 
 import temporalio
+from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from nurture.lead import Lead, PostalAddress
+from nurture.settings import Settings
 from nurture.temporal import visibility
 from nurture.temporal.client import temporal_cli
+from nurture.temporal.codec import data_converter, new_key
 
 ROOT = Path(__file__).resolve().parents[1]
 T = TypeVar("T")
@@ -37,6 +40,25 @@ async def dev_server(extra_args: Sequence[str] = ()) -> AsyncIterator[WorkflowEn
         dev_server_extra_args=list(extra_args),
     ) as env:
         yield env
+
+
+def nurture_client(client: Client, codec: bool, keys: str | None = None) -> Client:
+    """The nurture side's client on the same connection: the product's converter (payloads
+    encrypted with ``keys``, default a throwaway key) with ``codec``, else bare pydantic (to
+    measure the codec's cost). The raw side keeps the plain client: raw Temporal has no codec."""
+    converter = (
+        data_converter(Settings(codec_keys=keys or f"bench:{new_key()}"))
+        if codec
+        else pydantic_data_converter
+    )
+    return Client(client.service_client, namespace=client.namespace, data_converter=converter)
+
+
+def codec_option(value: str) -> bool:
+    """``--codec on|off``."""
+    if value not in ("on", "off"):
+        raise ValueError("--codec takes on or off")
+    return value == "on"
 
 
 def make_lead(lead_id: str, segment: str = "") -> Lead:

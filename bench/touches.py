@@ -31,6 +31,7 @@ from bench.harness import (
     ROOT,
     Cpu,
     Row,
+    codec_option,
     cpu_note,
     dev_server,
     environment_line,
@@ -39,6 +40,7 @@ from bench.harness import (
     make_leads,
     mean,
     neighbour_note,
+    nurture_client,
     print_table,
 )
 from bench.raw import RawTouchesWorkflow, RawVisibleTouchesWorkflow, noop_touch
@@ -205,15 +207,16 @@ async def run(args: argparse.Namespace) -> None:
         warm = argparse.Namespace(**{**vars(args), "leads": args.warmup})
         async with dev_server() as env:
             client = env.client
+            ours = nurture_client(client, args.codec)
             await run_raw(client, "W", warm)
-            await run_nurture(client, settings, touches, cadence, "W", warm)
+            await run_nurture(ours, settings, touches, cadence, "W", warm)
             if args.breakdown:
                 await run_raw(client, "W", warm, cadence)
             for round_ in range(args.rounds):
                 for side in sides if round_ % 2 == 0 else reversed(sides):
                     prefix = f"R{round_}-"
                     if side == "nurture":
-                        phase = await run_nurture(client, settings, touches, cadence, prefix, args)
+                        phase = await run_nurture(ours, settings, touches, cadence, prefix, args)
                     else:
                         visible = cadence if side == VISIBLE else None
                         phase = await run_raw(client, prefix, args, visible)
@@ -241,7 +244,7 @@ def report(args: argparse.Namespace, phases: dict[str, list[Phase]]) -> None:
     print_table(
         f"Touch throughput: {args.leads} leads x {args.touches} touches, "
         f"{args.wait:g}s waits, {args.rounds} rounds, {args.threads} activity threads, "
-        f"start concurrency {args.concurrency}",
+        f"start concurrency {args.concurrency}, payload codec {'on' if args.codec else 'off'}",
         [
             Row("touches per second", rate["nurture"], rate["raw"], TARGET),
             *(
@@ -295,6 +298,13 @@ def main() -> None:
         "--breakdown",
         action="store_true",
         help="also run raw + the journey's visibility (search attributes, summaries, upserts)",
+    )
+    parser.add_argument(
+        "--codec",
+        type=codec_option,
+        default=True,
+        metavar="on|off",
+        help="encrypt nurture's payloads as the product does (default on; off: its cost)",
     )
     asyncio.run(run(parser.parse_args()))
     exit_now()

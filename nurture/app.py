@@ -8,9 +8,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Annotated, Any
 
-from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
+from fastapi import Depends, FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from temporalio.client import Client
 
@@ -20,11 +22,16 @@ from nurture.inbox import pages as inbox_pages
 from nurture.inbox import webhooks
 from nurture.inbox.delivery import Deliverer, DeliveryLoop, TemporalLink
 from nurture.inbox.store import Inbox
+from nurture.roster.reps import Rep
 from nurture.sales import pages as sales_pages
 from nurture.settings import Settings, get_settings
 from nurture.store import Store
-from nurture.web import auth
+from nurture.web import auth, codec
+from nurture.web.auth import RepDep, requires
 from nurture.web.pages import STATIC_DIR, app_client
+
+#: The API docs describe every endpoint: admins only.
+AdminDep = Annotated[Rep, Depends(requires("admin"))]
 
 
 def create_app(
@@ -34,6 +41,7 @@ def create_app(
     (default: connect to ``settings.temporal_address`` on first use)."""
     if settings is None:
         settings = get_settings()
+    settings.check_production()  # a clear error listing what a production deployment lacks
     if store is None:
         store = Store(settings.store_url)
 
@@ -46,7 +54,10 @@ def create_app(
             await app.state.delivery_loop.stop()
             app.state.store.close()
 
-    app = FastAPI(title="nurture", lifespan=lifespan)
+    # The API docs list every endpoint: behind the admin login, like the pages they describe.
+    app = FastAPI(
+        title="nurture", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
+    )
     app.state.settings = settings
     app.state.store = store
     app.state.client = client
@@ -64,13 +75,26 @@ def create_app(
     auth.install(app, settings)  # sessions, the people directory, /login
     desk_pages.install(app)  # /desk pages
     app.include_router(sales_pages.router)  # /handoffs pages (behind the desk login)
+    codec.install(app, settings)  # /codec/encode, /codec/decode for the Temporal UI and CLI
 
     @app.get("/", include_in_schema=False)
-    def index() -> RedirectResponse:
-        return RedirectResponse("/outbox", status_code=303)
+    def index(me: RepDep) -> RedirectResponse:
+        """The logged-in person's start page (by role)."""
+        return RedirectResponse(auth.home_for(me), status_code=303)
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi(_: AdminDep) -> dict[str, Any]:
+        """The OpenAPI document (admins)."""
+        return app.openapi()
+
+    @app.get("/docs", include_in_schema=False)
+    def docs(_: AdminDep) -> HTMLResponse:
+        """Swagger UI over the OpenAPI document (admins)."""
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="nurture API")
 
     @app.get("/healthz")
     def healthz() -> dict[str, bool]:
+        """Liveness, for load balancers and the deploy test (open)."""
         return {"ok": True}
 
     return app

@@ -254,12 +254,26 @@ def event(
 
 
 def _check_providers(settings: Settings) -> None:
-    """Stop with every provider setting problem listed (before anything starts)."""
+    """Stop with every production and provider setting problem listed (before anything
+    starts)."""
     from nurture.channels.registry import ConfigError, check_config
+    from nurture.settings import ProductionConfigError
 
     try:
+        settings.check_production()
         check_config(settings)
-    except ConfigError as exc:
+    except (ConfigError, ProductionConfigError) as exc:
+        err.print(f"[red]error[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+def _check_production(settings: Settings) -> None:
+    """Stop with every missing production setting listed."""
+    from nurture.settings import ProductionConfigError
+
+    try:
+        settings.check_production()
+    except ProductionConfigError as exc:
         err.print(f"[red]error[/] {exc}", highlight=False)
         raise typer.Exit(2) from None
 
@@ -282,6 +296,7 @@ def web(
     import uvicorn
 
     settings = get_settings()
+    _check_production(settings)
     uvicorn.run(
         "nurture.app:create_app",
         factory=True,

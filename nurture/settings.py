@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+class ProductionConfigError(ValueError):
+    """A production deployment lacks required settings; the message lists them all."""
 
 
 class Settings(BaseSettings):
@@ -16,6 +21,10 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="NURTURE_", env_file=".env", extra="ignore")
 
+    env: Literal["development", "production"] = Field(
+        "development",
+        description="production: the session secret and codec keys must be set (checked at start)",
+    )
     temporal_address: str = Field("localhost:7233", description="Temporal frontend host:port")
     temporal_namespace: str = "default"
     task_queue: str = Field("nurture", description="Task queue of lead workflows and activities")
@@ -35,7 +44,7 @@ class Settings(BaseSettings):
 
     # Providers: a channel goes through its provider when the provider's key is set, else the
     # local outbox.
-    sendgrid_api_key: str | None = Field(None, description="SendGrid API key (email)")
+    sendgrid_api_key: SecretStr | None = Field(None, description="SendGrid API key (email)")
     sendgrid_host: str = Field("https://api.sendgrid.com", description="SendGrid API host")
     sendgrid_unsubscribe_group: int | None = Field(None, description="SendGrid ASM group id")
     sendgrid_webhook_public_key: str | None = Field(
@@ -43,18 +52,20 @@ class Settings(BaseSettings):
     )
     sendgrid_rate: float | None = Field(None, description="Max SendGrid sends per second")
     twilio_account_sid: str | None = Field(None, description="Twilio account SID (SMS, voicemail)")
-    twilio_auth_token: str | None = Field(None, description="Twilio auth token (also verifies)")
+    twilio_auth_token: SecretStr | None = Field(
+        None, description="Twilio auth token (also verifies)"
+    )
     twilio_api_base: str | None = Field(None, description="Twilio API base URL (tests: a mock)")
     twilio_from: str | None = Field(None, description="Default caller id / SMS sender, E.164")
     twilio_rate: float | None = Field(
         None, description="Max Twilio requests per second, on each of the SMS and voicemail queues"
     )
-    lob_api_key: str | None = Field(None, description="Lob API key (direct mail)")
+    lob_api_key: SecretStr | None = Field(None, description="Lob API key (direct mail)")
     lob_host: str = Field("https://api.lob.com/v1", description="Lob API host")
     lob_from_address: str | None = Field(
         None, description="Lob address id (adr_...) of the return address letters need"
     )
-    lob_webhook_secret: str | None = Field(None, description="Lob webhook signing secret")
+    lob_webhook_secret: SecretStr | None = Field(None, description="Lob webhook signing secret")
     lob_rate: float | None = Field(None, description="Max Lob requests per second")
 
     crm_webhook_url: str | None = Field(
@@ -67,13 +78,15 @@ class Settings(BaseSettings):
     notice_from_name: str | None = Field(None, description="Sender display name of handoff notices")
 
     # The generic engagement endpoint ``POST /events``: a bearer token, an HMAC secret, or both.
-    events_token: str | None = Field(None, description="Bearer token accepted by POST /events")
-    events_hmac_secret: str | None = Field(
+    events_token: SecretStr | None = Field(
+        None, description="Bearer token accepted by POST /events"
+    )
+    events_hmac_secret: SecretStr | None = Field(
         None, description="Secret for X-Nurture-Signature (HMAC-SHA256 of the body) on /events"
     )
 
     # The call desk's login sessions (a signed cookie).
-    session_secret: str | None = Field(
+    session_secret: SecretStr | None = Field(
         None,
         description="Key that signs desk session cookies; set it in production (default: a "
         "random key per process, so a restart logs everyone out)",
@@ -91,6 +104,54 @@ class Settings(BaseSettings):
     login_window_minutes: float = Field(
         15, gt=0, description="The sliding window the failed desk logins are counted in"
     )
+
+    # Encryption of every Temporal payload (nurture.temporal.codec).
+    codec_keys: SecretStr | None = Field(
+        None,
+        description="Payload encryption keys 'id:base64key,id2:key2' (AES-256: 32 bytes each); "
+        "the first encrypts, all decrypt. Default outside production: a key file in data_dir",
+    )
+    codec_token: SecretStr | None = Field(
+        None,
+        description="Bearer token accepted by the codec endpoint /codec/* (else a staff login)",
+    )
+    codec_cors_origins: str = Field(
+        "http://localhost:8233,http://127.0.0.1:8233",
+        description="Origins (comma-separated) of the Temporal Web UI allowed to call /codec/*",
+    )
+    webhook_port: int | None = Field(
+        None,
+        description="Serve the webhooks and /events on their own port (the staff pages stay on "
+        "web_port and need not face the internet)",
+    )
+
+    def secret(self, field: str) -> str | None:
+        """The plain value of a secret setting (``None`` if unset)."""
+        value = getattr(self, field)
+        if value is None:
+            return None
+        return value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+
+    def production_problems(self) -> list[str]:
+        """What a production deployment lacks (empty outside production or when complete)."""
+        if self.env != "production":
+            return []
+        problems = []
+        if not self.secret("session_secret"):
+            problems.append("NURTURE_SESSION_SECRET is missing (it signs staff login sessions)")
+        if not self.secret("codec_keys"):
+            problems.append(
+                "NURTURE_CODEC_KEYS is missing (it encrypts the personal data Temporal stores)"
+            )
+        return problems
+
+    def check_production(self) -> None:
+        """Raise ``ProductionConfigError`` listing every missing production setting."""
+        problems = self.production_problems()
+        if problems:
+            raise ProductionConfigError(
+                "NURTURE_ENV=production needs:\n" + "\n".join(f"  - {p}" for p in problems)
+            )
 
     @property
     def store_url(self) -> str:

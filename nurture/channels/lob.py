@@ -105,7 +105,7 @@ class LobChannel(ProviderChannel[LobRequest]):
     def from_settings(cls, settings: Settings, store: Store) -> LobChannel:
         """The adapter for the configured key, host and return address."""
         configuration = lob_python.Configuration(
-            host=settings.lob_host.rstrip("/"), username=settings.lob_api_key
+            host=settings.lob_host.rstrip("/"), username=settings.secret("lob_api_key")
         )
         configuration.retries = 0  # Temporal retries, with the same idempotency key
         return cls(

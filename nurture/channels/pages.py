@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from nurture.events import Channel
+from nurture.web.auth import requires
 from nurture.web.pages import StoreDep, templates
 
-router = APIRouter()
+#: Every message to every lead: admins only.
+router = APIRouter(dependencies=[Depends(requires("admin"))])
 
 #: Rows per outbox page.
 PAGE_SIZE = 50

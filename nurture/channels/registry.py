@@ -118,7 +118,7 @@ def config_problems(settings: Settings) -> list[str]:
 
     url("public_url")
     if s.sendgrid_api_key:
-        if not s.sendgrid_api_key.startswith("SG."):
+        if not (s.secret("sendgrid_api_key") or "").startswith("SG."):
             problems.append(f"{_env('sendgrid_api_key')} does not look like a key (starts 'SG.')")
         url("sendgrid_host")
         if s.sendgrid_unsubscribe_group is not None and s.sendgrid_unsubscribe_group <= 0:
@@ -126,8 +126,9 @@ def config_problems(settings: Settings) -> list[str]:
         need("notice_from", "handoff notices to reps are emailed through SendGrid from it")
     if s.notice_from and (why := _email_problem(s.notice_from)):
         problems.append(f"{_env('notice_from')}={s.notice_from!r} is not an email address ({why})")
+    # The auth token alone only verifies Twilio's webhooks; sending needs the SID and the number.
     twilio = ("twilio_account_sid", "twilio_auth_token", "twilio_from")
-    if any(getattr(s, f) for f in twilio):
+    if s.twilio_account_sid or s.twilio_from:
         for field in twilio:
             need(field, "SMS and voicemail through Twilio need an account SID, token and number")
         if s.twilio_account_sid and not TWILIO_SID.match(s.twilio_account_sid):
@@ -141,7 +142,7 @@ def config_problems(settings: Settings) -> list[str]:
                 "the voicemail TwiML or post status callbacks there"
             )
     if s.lob_api_key:
-        if not s.lob_api_key.startswith(("test_", "live_")):
+        if not (s.secret("lob_api_key") or "").startswith(("test_", "live_")):
             problems.append(f"{_env('lob_api_key')} does not look like a key (test_... / live_...)")
         url("lob_host")
         need("lob_from_address", "letters through Lob need a return address")

@@ -111,8 +111,9 @@ def _reason(exc: HTTPError) -> str:
 
 def api_client(settings: Settings) -> SendGridAPIClient:
     """The SDK client for the configured key and host."""
-    assert settings.sendgrid_api_key
-    return SendGridAPIClient(settings.sendgrid_api_key, host=settings.sendgrid_host)
+    key = settings.secret("sendgrid_api_key")
+    assert key
+    return SendGridAPIClient(key, host=settings.sendgrid_host)
 
 
 def post_mail(api: SendGridAPIClient, body: dict[str, Any], timeout: float) -> str | None:

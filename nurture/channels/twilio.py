@@ -116,10 +116,11 @@ class TwilioChannel(ProviderChannel[TwilioRequest]):
     @classmethod
     def from_settings(cls, settings: Settings, store: Store) -> TwilioChannel:
         """The adapter for the configured account (``twilio_api_base`` replaces the host)."""
-        assert settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_from
+        token = settings.secret("twilio_auth_token")
+        assert settings.twilio_account_sid and token and settings.twilio_from
         client = Client(
             settings.twilio_account_sid,
-            settings.twilio_auth_token,
+            token,
             http_client=TwilioHttpClient(timeout=HTTP_TIMEOUT),
         )
         if settings.twilio_api_base:

@@ -68,7 +68,10 @@ def reps_add(
     name: Annotated[str, typer.Option(help="Full name")],
     queue: Annotated[str, typer.Option(help="The team's call-task queue")],
     email: Annotated[str, typer.Option(help="Email address")] = "",
-    role: Annotated[str, typer.Option(help="rep or manager")] = "rep",
+    role: Annotated[
+        list[str] | None,
+        typer.Option(help="rep, manager, sales, marketing or admin; repeat for several"),
+    ] = None,
     timezone: Annotated[str, typer.Option(help="IANA time zone")] = "America/New_York",
     hours: Annotated[str, typer.Option(help="Working hours")] = "mon-fri 09:00-17:00",
     manager: Annotated[str | None, typer.Option(help="Manager (default: the team's)")] = None,
@@ -79,7 +82,8 @@ def reps_add(
 
     directory = _directory()
     team = directory.team(queue)
-    if manager is None and role == "rep" and team is not None:
+    roles = role or ["rep"]
+    if manager is None and "manager" not in roles and team is not None:
         manager = team.manager
     try:
         rep = Rep(
@@ -87,7 +91,7 @@ def reps_add(
             name=name,
             email=email,
             queue=queue,
-            role=role,  # type: ignore[arg-type]  # a raw string: the model validates it
+            roles=frozenset(roles),  # type: ignore[arg-type]  # raw strings: the model validates them
             timezone=timezone,
             hours=hours,
             manager=manager,
@@ -102,7 +106,7 @@ def reps_add(
         except ValueError as exc:
             raise fail(f"{exc} (use --update to change it)") from None
     console.print(
-        f"{'added' if created else 'updated'} {saved.username} ({saved.role}, queue "
+        f"{'added' if created else 'updated'} {saved.username} ({saved.role_label}, queue "
         f"{saved.queue}, {saved.hours} {saved.timezone})"
     )
     if not saved.has_password:
@@ -154,7 +158,7 @@ def reps_list(queue: Annotated[str | None, typer.Option(help="Only this queue")]
     """The reps and managers, by queue."""
     directory = _directory()
     teams = {t.queue: t for t in directory.teams()}
-    table = Table("queue", "username", "name", "role", "time zone", "hours", "manager", "login")
+    table = Table("queue", "username", "name", "roles", "time zone", "hours", "manager", "login")
     reps = directory.all()
     for rep in reps:
         if queue and rep.queue != queue:
@@ -163,7 +167,7 @@ def reps_list(queue: Annotated[str | None, typer.Option(help="Only this queue")]
             rep.queue,
             rep.username,
             rep.name,
-            rep.role,
+            rep.role_label,
             rep.timezone,
             rep.hours,
             _manager_of(rep, teams),

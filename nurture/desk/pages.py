@@ -41,7 +41,7 @@ from nurture.desk.service import (
 from nurture.events import Channel
 from nurture.lead import LEAD_ID
 from nurture.roster.reps import Rep
-from nurture.web.auth import DirectoryDep, RepDep, safe_back
+from nurture.web.auth import DirectoryDep, requires, safe_back
 from nurture.web.csrf import FIELD, CsrfError, require_csrf
 from nurture.web.pages import ClientDep, StoreDep, flash, redirect, render, templates
 
@@ -67,6 +67,8 @@ def get_desk(client: ClientDep, store: StoreDep) -> DeskService:
 
 
 DeskDep = Annotated[DeskService, Depends(get_desk)]
+#: Who may open the desk: reps (their tasks and queue) and managers (every queue).
+DeskRep = Annotated[Rep, Depends(requires("rep", "manager"))]
 
 
 # ---------------------------------------------------------------- helpers
@@ -119,7 +121,7 @@ templates.env.globals["task_url"] = task_url
 
 @router.get("", response_class=HTMLResponse)
 async def my_tasks(
-    request: Request, me: RepDep, desk: DeskDep, directory: DirectoryDep, rep: str | None = None
+    request: Request, me: DeskRep, desk: DeskDep, directory: DirectoryDep, rep: str | None = None
 ) -> Response:
     """My tasks (managers: any rep's with ``?rep=``), overdue first, each group by priority."""
     whose = me
@@ -136,7 +138,7 @@ async def my_tasks(
 
 
 @router.get("/next")
-async def next_task(me: RepDep, desk: DeskDep) -> Response:
+async def next_task(me: DeskRep, desk: DeskDep) -> Response:
     """Open my top task (or my list when there is none)."""
     top = (await desk.my_tasks(me.username)).next_task()
     return redirect(task_url(top.lead_id) if top else "/desk")
@@ -144,7 +146,7 @@ async def next_task(me: RepDep, desk: DeskDep) -> Response:
 
 @router.get("/queue", response_class=HTMLResponse)
 async def team_queue(
-    request: Request, me: RepDep, desk: DeskDep, directory: DirectoryDep, queue: str | None = None
+    request: Request, me: DeskRep, desk: DeskDep, directory: DirectoryDep, queue: str | None = None
 ) -> Response:
     """The unassigned tasks of my team's queue, to claim."""
     queue = queue or me.queue
@@ -157,7 +159,7 @@ async def team_queue(
 
 
 @router.get("/team", response_class=HTMLResponse)
-async def team(request: Request, me: RepDep, desk: DeskDep, directory: DirectoryDep) -> Response:
+async def team(request: Request, me: DeskRep, desk: DeskDep, directory: DirectoryDep) -> Response:
     """Managers: open, overdue and due-now work per queue and per rep, and the overdue tasks."""
     if not me.is_manager:
         raise LeadError("The team overview is for managers.", 403)
@@ -219,7 +221,7 @@ def _task_context(
 
 
 @router.get("/tasks/{lead_id}", response_class=HTMLResponse)
-async def task_page(request: Request, lead_id: str, me: RepDep, desk: DeskDep) -> Response:
+async def task_page(request: Request, lead_id: str, me: DeskRep, desk: DeskDep) -> Response:
     """Everything needed to make the call, and the form to log it."""
     detail = await desk.detail(_check_lead(lead_id))
     if not may_view(me, detail.task):
@@ -228,7 +230,7 @@ async def task_page(request: Request, lead_id: str, me: RepDep, desk: DeskDep) -
 
 
 @router.post("/tasks/{lead_id}/claim", dependencies=CSRF)
-async def claim(request: Request, lead_id: str, me: RepDep, desk: DeskDep) -> Response:
+async def claim(request: Request, lead_id: str, me: DeskRep, desk: DeskDep) -> Response:
     """Take a task from the queue; if someone was faster, say who."""
     task = await desk.task(_check_lead(lead_id))
     if not may_claim(me, task):
@@ -246,7 +248,7 @@ async def claim(request: Request, lead_id: str, me: RepDep, desk: DeskDep) -> Re
 
 
 @router.post("/tasks/{lead_id}/release", dependencies=CSRF)
-async def release(request: Request, lead_id: str, me: RepDep, desk: DeskDep) -> Response:
+async def release(request: Request, lead_id: str, me: DeskRep, desk: DeskDep) -> Response:
     """Put my task back into the team queue."""
     task = await desk.task(_check_lead(lead_id))
     if not may_act(me, task):
@@ -257,7 +259,7 @@ async def release(request: Request, lead_id: str, me: RepDep, desk: DeskDep) -> 
 
 
 @router.post("/tasks/{lead_id}/complete", response_class=HTMLResponse, dependencies=CSRF)
-async def complete(request: Request, lead_id: str, me: RepDep, desk: DeskDep) -> Response:
+async def complete(request: Request, lead_id: str, me: DeskRep, desk: DeskDep) -> Response:
     """Log the call's disposition, then go to my next task."""
     task = await desk.task(_check_lead(lead_id))
     if not may_act(me, task):

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from nurture.inbox.intake import InboxDep
 from nurture.inbox.store import InboxStatus
+from nurture.web.auth import requires
 from nurture.web.pages import templates
 
-router = APIRouter()
+#: Every incoming event: admins only.
+router = APIRouter(dependencies=[Depends(requires("admin"))])
 
 #: Rows on the page.
 PAGE_SIZE = 100

@@ -92,7 +92,7 @@ async def _twilio_form(
     source: str, request: Request, settings: Settings
 ) -> ImmutableMultiDict[str, str]:
     """The signed form fields of a Twilio request (query fields too, for a GET)."""
-    token = settings.twilio_auth_token
+    token = settings.secret("twilio_auth_token")
     if not token:
         not_configured(source, request, "NURTURE_TWILIO_AUTH_TOKEN is not set")
     body = await read_body(source, request)
@@ -180,7 +180,7 @@ async def lob_webhook(
 ) -> dict[str, int]:
     """Lob webhook: one signed event (letter/postcard delivered, returned to sender...)."""
     source = "lob"
-    secret = settings.lob_webhook_secret
+    secret = settings.secret("lob_webhook_secret")
     if not secret:
         not_configured(source, request, "NURTURE_LOB_WEBHOOK_SECRET is not set")
     body = await read_body(source, request)
@@ -210,7 +210,7 @@ async def post_events(
     ``X-Nurture-Signature: sha256=<hex HMAC-SHA256 of the body with NURTURE_EVENTS_HMAC_SECRET>``.
     """
     source = "events"
-    token, secret = settings.events_token, settings.events_hmac_secret
+    token, secret = settings.secret("events_token"), settings.secret("events_hmac_secret")
     if not token and not secret:
         not_configured(
             source, request, "set NURTURE_EVENTS_TOKEN and/or NURTURE_EVENTS_HMAC_SECRET"

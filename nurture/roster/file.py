@@ -13,7 +13,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from nurture.lead import TimeZoneName
 from nurture.roster.hours import format_hours, parse_hours
-from nurture.roster.reps import QUEUE, USERNAME, Rep, RepDirectory, Team
+from nurture.roster.reps import QUEUE, USERNAME, Rep, RepDirectory, Role, Team
 from nurture.yamlfiles import parse_model
 
 ROSTER_FILE = "_teams.yaml"
@@ -26,19 +26,38 @@ def _check_hours(value: str | None) -> str | None:
 Hours = Annotated[str, AfterValidator(_check_hours)]
 
 
+def _reps_default() -> list[Role]:
+    return ["rep"]
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Member(_Model):
-    """A person in a team; time zone and hours default to the team's."""
+    """A person in a team; time zone, hours and roles default to the team's (a manager's role
+    defaults to ``manager``). ``role: x`` is the same as ``roles: [x]``."""
 
     username: str = Field(pattern=USERNAME)
     name: str = Field(min_length=1)
     email: str = ""
     timezone: TimeZoneName | None = None
     hours: Hours | None = None
+    role: Role | None = None
+    roles: list[Role] | None = Field(None, min_length=1)
     active: bool = True
+
+    @model_validator(mode="after")
+    def _one_way(self) -> Member:
+        if self.role is not None and self.roles is not None:
+            raise ValueError("give either role or roles, not both")
+        return self
+
+    def roles_or(self, default: list[Role]) -> list[Role]:
+        """The member's roles, else ``default``."""
+        if self.roles is not None:
+            return self.roles
+        return [self.role] if self.role is not None else default
 
 
 class TeamEntry(_Model):
@@ -48,6 +67,11 @@ class TeamEntry(_Model):
     name: str = ""
     timezone: TimeZoneName = "America/New_York"
     hours: Hours = "mon-fri 09:00-17:00"
+    roles: list[Role] = Field(
+        default_factory=_reps_default,
+        min_length=1,
+        description="The reps' default roles",
+    )
     manager: Member | None = None
     reps: list[Member] = Field(default_factory=list)
 
@@ -77,19 +101,19 @@ class Roster(_Model):
         for entry in self.teams:
             boss = entry.manager.username if entry.manager else None
             teams.append(Team(queue=entry.queue, name=entry.name, manager=boss))
-            people = [("manager", entry.manager)] if entry.manager else []
-            people += [("rep", m) for m in entry.reps]
-            for role, member in people:
+            people = [(True, entry.manager)] if entry.manager else []
+            people += [(False, m) for m in entry.reps]
+            for is_boss, member in people:
                 reps.append(
                     Rep(
                         username=member.username,
                         name=member.name,
                         email=member.email,
                         queue=entry.queue,
-                        role=role,  # type: ignore[arg-type]  # a raw string: the model validates it
+                        roles=frozenset(member.roles_or(["manager"] if is_boss else entry.roles)),
                         timezone=member.timezone or entry.timezone,
                         hours=member.hours or entry.hours,
-                        manager=boss if role == "rep" else None,
+                        manager=None if is_boss else boss,
                         active=member.active,
                     )
                 )

@@ -18,7 +18,7 @@ from typing import Any, Literal, cast
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from email_validator import EmailNotValidError, validate_email
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import Boolean, Integer, String, Table, Text, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
@@ -29,17 +29,23 @@ from nurture.store import Base, Store, UTCDateTime, utcnow
 
 __all__ = [
     "MIN_PASSWORD",
+    "ROLES",
     "USERNAME",
     "Rep",
     "RepDirectory",
     "RepNotFound",
+    "Role",
     "Team",
 ]
 
 USERNAME = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 QUEUE = r"^[a-z0-9][a-z0-9-]*$"
 MIN_PASSWORD = 10
-Role = Literal["rep", "manager"]
+#: What a person may do: ``rep`` works a queue's tasks (call tasks, or handoffs in a sales team),
+#: ``manager`` leads a team (sees every queue), ``sales`` takes handoffs, ``marketing`` owns
+#: cadences and reports, ``admin`` runs the system (inbox, outbox, API docs).
+Role = Literal["rep", "manager", "sales", "marketing", "admin"]
+ROLES: tuple[Role, ...] = ("rep", "manager", "sales", "marketing", "admin")
 
 
 class RepNotFound(LookupError):
@@ -65,7 +71,9 @@ class Team(BaseModel):
 
 
 class Rep(BaseModel):
-    """A person who works call tasks (``rep``) or manages a team (``manager``)."""
+    """A person of the staff: works a queue's tasks (``rep``), manages a team (``manager``), and
+    may hold other roles (``sales``, ``marketing``, ``admin``); ``role="manager"`` is still
+    accepted for one role."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -73,12 +81,23 @@ class Rep(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     email: str = Field("", max_length=320)
     queue: str = Field(pattern=QUEUE, max_length=100, description="The team's call-task queue")
-    role: Role = "rep"
+    roles: frozenset[Role] = Field(frozenset({"rep"}), min_length=1)
     timezone: TimeZoneName = "America/New_York"
     hours: str = Field("mon-fri 09:00-17:00", description="Working hours in the rep's zone")
     manager: str | None = Field(None, pattern=USERNAME)
     active: bool = True
     has_password: bool = Field(False, description="Read-only: a password is set")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_role(cls, data: Any) -> Any:
+        """``role: manager`` (the older single role) means ``roles: [manager]``."""
+        if isinstance(data, dict) and "role" in data:
+            data = dict(data)
+            role = data.pop("role")
+            if "roles" not in data or data["roles"] is None:
+                data["roles"] = [role]
+        return data
 
     @field_validator("username", "manager", mode="before")
     @classmethod
@@ -103,7 +122,16 @@ class Rep(BaseModel):
     @property
     def is_manager(self) -> bool:
         """True for team managers (they see every queue)."""
-        return self.role == "manager"
+        return "manager" in self.roles
+
+    @property
+    def role_label(self) -> str:
+        """The roles, for display ("manager, admin")."""
+        return ", ".join(r for r in ROLES if r in self.roles)
+
+    def has_any(self, roles: Iterable[str]) -> bool:
+        """True if the person holds one of ``roles``."""
+        return not self.roles.isdisjoint(roles)
 
     def is_working(self, at: datetime) -> bool:
         """True if ``at`` is inside the rep's working hours."""
@@ -133,7 +161,9 @@ class RepRow(Base):
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(320), default="")
     queue: Mapped[str] = mapped_column(String(100), index=True)
-    role: Mapped[str] = mapped_column(String(16), default="rep")
+    #: The roles, comma-separated in ROLES order ("rep,sales"); the column keeps its old name
+    #: ``role`` (one role is a valid list of one).
+    roles: Mapped[str] = mapped_column("role", String(100), default="rep")
     timezone: Mapped[str] = mapped_column(String(64))
     hours: Mapped[str] = mapped_column(String(200))
     manager: Mapped[str | None] = mapped_column(String(64), default=None)
@@ -153,15 +183,20 @@ class RoundRobinRow(Base):
 
 
 TABLES = [TeamRow.__table__, RepRow.__table__, RoundRobinRow.__table__]
-_REP_FIELDS = ("name", "email", "queue", "role", "timezone", "hours", "manager", "active")
+_REP_FIELDS = ("name", "email", "queue", "timezone", "hours", "manager", "active")
 
 
 def _rep(row: RepRow) -> Rep:
     return Rep(
         username=row.username,
         has_password=row.password_hash is not None,
+        roles=frozenset(cast(Role, r) for r in row.roles.split(",") if r),  # validated by Rep
         **{f: getattr(row, f) for f in _REP_FIELDS},
     )
+
+
+def _roles_text(rep: Rep) -> str:
+    return ",".join(r for r in ROLES if r in rep.roles)
 
 
 def _team(row: TeamRow) -> Team:
@@ -193,7 +228,11 @@ class RepDirectory:
 
     def add(self, rep: Rep) -> Rep:
         """Add a new rep; ``ValueError`` if the username is taken."""
-        row = RepRow(username=rep.username, **{f: getattr(rep, f) for f in _REP_FIELDS})
+        row = RepRow(
+            username=rep.username,
+            roles=_roles_text(rep),
+            **{f: getattr(rep, f) for f in _REP_FIELDS},
+        )
         try:
             with self.store.session() as session, session.begin():
                 session.add(row)
@@ -211,6 +250,7 @@ class RepDirectory:
                 session.add(row)
             for field in _REP_FIELDS:
                 setattr(row, field, getattr(rep, field))
+            row.roles = _roles_text(rep)
             row.updated_at = utcnow()
         return _rep(row), created
 
@@ -219,7 +259,10 @@ class RepDirectory:
         current = self.get(username)
         if current is None:
             raise RepNotFound(username)
-        changed = Rep.model_validate({**current.model_dump(), **changes, "username": username})
+        values = current.model_dump()
+        if "role" in changes or "roles" in changes:
+            values.pop("roles")
+        changed = Rep.model_validate({**values, **changes, "username": username})
         return self.save(changed)[0]
 
     def get(self, username: str) -> Rep | None:
@@ -233,7 +276,8 @@ class RepDirectory:
         return self._select()
 
     def in_queue(self, queue: str, *, role: Role | None = None, active: bool = True) -> list[Rep]:
-        """The queue's members (only ``role`` if given; only active ones unless told)."""
+        """The queue's members (only those holding ``role`` if given; only active ones unless
+        told)."""
         return self._select(queue=queue, role=role, active=active)
 
     def managers(self) -> list[Rep]:
@@ -246,12 +290,11 @@ class RepDirectory:
         query = select(RepRow).order_by(RepRow.queue, RepRow.username)
         if queue is not None:
             query = query.where(RepRow.queue == queue)
-        if role is not None:
-            query = query.where(RepRow.role == role)
         if active:
             query = query.where(RepRow.active.is_(True))
         with self.store.session() as session:
-            return [_rep(row) for row in session.scalars(query)]
+            people = [_rep(row) for row in session.scalars(query)]
+        return [p for p in people if role is None or role in p.roles]
 
     # ------------------------------------------------------------ passwords
 

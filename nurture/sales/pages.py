@@ -28,7 +28,7 @@ from nurture.contracts import AcceptHandoff, CloseOpportunity, DeclineHandoff, H
 from nurture.roster.reps import Rep
 from nurture.sales.service import HandoffDetail, HandoffService, sla_left
 from nurture.temporal.calls import LeadError
-from nurture.web.auth import CSRF, RepDep
+from nurture.web.auth import CSRF, requires
 from nurture.web.csrf import FIELD
 from nurture.web.pages import ClientDep, flash, redirect, render, templates
 
@@ -42,6 +42,8 @@ def get_handoffs(client: ClientDep) -> HandoffService:
 
 
 HandoffsDep = Annotated[HandoffService, Depends(get_handoffs)]
+#: Who may open the handoffs: sales (owners) and managers.
+SalesRep = Annotated[Rep, Depends(requires("sales", "manager"))]
 
 
 def handoff_url(lead_id: str) -> str:
@@ -65,7 +67,7 @@ def _error_page(request: Request, me: Rep, exc: LeadError) -> HTMLResponse:
 @router.get("", response_class=HTMLResponse)
 async def waiting(
     request: Request,
-    me: RepDep,
+    me: SalesRep,
     service: HandoffsDep,
     owner: str | None = None,
     mine: bool = False,
@@ -110,7 +112,7 @@ def _deciders(view: HandoffView) -> tuple[str, ...]:
 
 @router.get("/{lead_id}", response_class=HTMLResponse)
 async def handoff_page(
-    request: Request, lead_id: str, me: RepDep, service: HandoffsDep
+    request: Request, lead_id: str, me: SalesRep, service: HandoffsDep
 ) -> Response:
     """The lead, why it was promoted, its journey, and what sales can record now."""
     try:
@@ -178,7 +180,7 @@ def _messages(exc: ValidationError) -> list[str]:
 
 
 @router.post("/{lead_id}/accept", response_class=HTMLResponse, dependencies=CSRF)
-async def accept(request: Request, lead_id: str, me: RepDep, service: HandoffsDep) -> Response:
+async def accept(request: Request, lead_id: str, me: SalesRep, service: HandoffsDep) -> Response:
     """Accept the handoff: the lead is the rep's now."""
 
     async def act(form: dict[str, str]) -> str:
@@ -190,7 +192,7 @@ async def accept(request: Request, lead_id: str, me: RepDep, service: HandoffsDe
 
 
 @router.post("/{lead_id}/decline", response_class=HTMLResponse, dependencies=CSRF)
-async def decline(request: Request, lead_id: str, me: RepDep, service: HandoffsDep) -> Response:
+async def decline(request: Request, lead_id: str, me: SalesRep, service: HandoffsDep) -> Response:
     """Decline with a reason: the lead goes back to nurture or is disqualified."""
 
     async def act(form: dict[str, str]) -> str:
@@ -207,7 +209,7 @@ async def decline(request: Request, lead_id: str, me: RepDep, service: HandoffsD
 
 
 @router.post("/{lead_id}/close", response_class=HTMLResponse, dependencies=CSRF)
-async def close(request: Request, lead_id: str, me: RepDep, service: HandoffsDep) -> Response:
+async def close(request: Request, lead_id: str, me: SalesRep, service: HandoffsDep) -> Response:
     """Record the accepted lead's outcome: an opportunity, won or lost (with a reason)."""
 
     async def act(form: dict[str, str]) -> str:

@@ -10,18 +10,19 @@ import time
 from pathlib import Path
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from nurture.settings import Settings
 from nurture.temporal import visibility
+from nurture.temporal.codec import data_converter
 
 
 async def connect(settings: Settings) -> Client:
-    """A client that speaks pydantic models."""
+    """A client that speaks pydantic models and encrypts every payload (the one way nurture
+    connects to Temporal)."""
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(settings),
     )
 
 

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from nurture.app import create_app
 from nurture.settings import Settings
 from nurture.store import Store
+from tests.web.staff import add_staff, log_in
 
 T0 = datetime(2025, 3, 4, 14, 0, tzinfo=UTC)
 EMAIL_ID = "L42:strategic:v3:e1:c2:intro-email"
@@ -93,7 +94,9 @@ def store(tmp_path: Path) -> Iterator[Store]:
 @pytest.fixture
 def client(store: Store, tmp_path: Path) -> Iterator[TestClient]:
     settings = Settings(data_dir=tmp_path, ui_port=8999)
+    add_staff(store, "ada.admin", "admin")
     with TestClient(create_app(settings=settings, store=store)) as c:
+        log_in(c, "ada.admin")
         yield c
 
 
@@ -107,7 +110,7 @@ def test_healthz_and_root(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"ok": True}
     r = client.get("/", follow_redirects=False)
     assert r.status_code == 303
-    assert r.headers["location"] == "/outbox"
+    assert r.headers["location"] == "/inbox"  # an admin's start page
 
 
 def test_nav_and_static(client: TestClient) -> None:
@@ -164,7 +167,9 @@ def test_filters(client: TestClient) -> None:
 
 def test_empty_state(tmp_path: Path) -> None:
     empty = Store(f"sqlite:///{tmp_path / 'empty' / 'nurture.db'}")
+    add_staff(empty, "ada.admin", "admin")
     with TestClient(create_app(settings=Settings(data_dir=tmp_path), store=empty)) as c:
+        log_in(c, "ada.admin")
         page = c.get("/outbox").text
     assert "No touches yet" in page
     assert "<table" not in page
@@ -174,7 +179,9 @@ def test_paging(tmp_path: Path) -> None:
     s = Store(f"sqlite:///{tmp_path / 'paging.db'}")
     for i in range(120):
         add(s, f"LP:t{i:03d}", i, lead_id="LP")
+    add_staff(s, "ada.admin", "admin")
     with TestClient(create_app(settings=Settings(data_dir=tmp_path), store=s)) as c:
+        log_in(c, "ada.admin")
         p1 = c.get("/outbox", params={"lead": "LP"}).text
         p2 = c.get("/outbox", params={"lead": "LP", "page": 2}).text
         p3 = c.get("/outbox", params={"lead": "LP", "page": 3}).text
@@ -254,5 +261,7 @@ def test_api_outbox(client: TestClient) -> None:
 def test_default_store_from_settings(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data", database_url=None)
     with TestClient(create_app(settings=settings)) as c:
+        add_staff(c.app.state.store, "ada.admin", "admin")  # type: ignore[attr-defined]
+        log_in(c, "ada.admin")
         assert c.get("/api/outbox").json() == []
     assert (tmp_path / "data" / "nurture.db").exists()

@@ -109,6 +109,15 @@ def test_half_configured_or_malformed_providers_are_refused(
     assert expected in str(caught.value)
 
 
+def test_the_twilio_token_alone_only_verifies_webhooks_and_starts(store: Store) -> None:
+    """Verifying Twilio's signatures needs only the auth token; sending needs the rest."""
+    settings = Settings(twilio_auth_token="token-for-webhooks-only")
+    assert config_problems(settings) == []
+    assert providers(settings)[Channel.sms] == "outbox"
+    missing = config_problems(Settings(twilio_auth_token="t", twilio_from="+14155550100"))
+    assert any("NURTURE_TWILIO_ACCOUNT_SID is missing" in p for p in missing)
+
+
 def test_every_problem_is_listed_at_once() -> None:
     problems = config_problems(Settings(twilio_from="123", lob_api_key="bad"))
     assert len(problems) >= 4

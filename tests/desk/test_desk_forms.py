@@ -104,7 +104,8 @@ def test_parse_local_refuses_an_unknown_zone() -> None:
         ("/desktop", "/desk"),
         ("//evil.example/desk", "/desk"),
         ("https://evil.example/desk", "/desk"),
-        ("/outbox", "/desk"),
+        ("/outbox", "/outbox"),  # behind the login too (admins)
+        ("/outboxes", "/desk"),
         ("/desk\\@evil", "/desk"),
         (None, "/desk"),
     ],

@@ -19,6 +19,7 @@ from nurture.settings import Settings
 from nurture.store import Store
 from nurture.temporal.calls import journey_handle
 from tests.conftest import fixture_cadence, make_lead
+from tests.web.staff import add_staff, log_in_async
 from workflows.lead import LeadJourneyWorkflow
 
 TOKEN = "integration-token"
@@ -136,6 +137,8 @@ async def test_delivered_at_once_and_unknown_leads_recorded(
         assert "lead-NOBODY" in (nobody.last_error or "")
         closed = await wait_for_status(inbox, "closed-1", "unknown_lead")
         assert "completed" in (closed.last_error or "")
+        add_staff(store, "ada.admin", "admin")
+        await log_in_async(client, "ada.admin")
         page = (await client.get("/inbox", params={"status": "unknown_lead"})).text
         assert "nobody-1" in page and "closed-1" in page and "click-2" not in page
 

@@ -34,6 +34,7 @@ from nurture.inbox.store import Inbox
 from nurture.settings import Settings
 from nurture.store import Store
 from tests.support.signing import sign_twilio
+from tests.web.staff import add_staff, log_in
 
 PUBLIC = "https://nurture.example.com"
 TWILIO_TOKEN = "twilio-auth-token"
@@ -664,8 +665,10 @@ def test_events_malformed(client: TestClient, inbox: Inbox) -> None:
 # ---------------------------------------------------------------- the inbox page
 
 
-def test_inbox_page_and_api(client: TestClient, sendgrid_key: Any) -> None:
+def test_inbox_page_and_api(client: TestClient, sendgrid_key: Any, store: Store) -> None:
     post_sendgrid(client, sendgrid_key, BATCH)
+    add_staff(store, "ada.admin", "admin")
+    log_in(client, "ada.admin")
     page = client.get("/inbox")
     assert page.status_code == 200
     text = page.text

@@ -213,7 +213,7 @@ def test_round_robin_is_fair_under_concurrent_callers(tmp_path: Path) -> None:
 
 def test_the_sample_roster_loads(directory: RepDirectory) -> None:
     report = load_roster(directory, ROOT / "cadences" / ROSTER_FILE)
-    assert report.teams == 3 and len(report.added) == 10 and not report.updated
+    assert report.teams == 3 and len(report.added) == 11 and not report.updated
     assert len(directory.in_queue("sdr", role="rep")) == 3
     assert len(directory.in_queue("sales", role="rep")) == 2
     assert [r.username for r in directory.in_queue("sales-strategic", role="rep")] == [
@@ -227,7 +227,11 @@ def test_the_sample_roster_loads(directory: RepDirectory) -> None:
     assert not any(r.has_password for r in directory.all())
     directory.set_password("alex.rep", "correct horse battery")
     again = load_roster(directory, ROOT / "cadences" / ROSTER_FILE)
-    assert len(again.updated) == 10 and not again.added
+    assert len(again.updated) == 11 and not again.added
+    assert directory.get("dana.brooks").roles == {"manager", "admin"}
+    assert directory.get("robin.fox").roles == {"marketing"}
+    assert directory.get("priya.shah").roles == {"rep", "sales"}
+    assert directory.get("alex.rep").roles == {"rep"}
     assert directory.get("alex.rep").has_password  # loading keeps passwords
 
 
@@ -262,5 +266,40 @@ def test_the_demo_loads_the_roster_only_into_an_empty_directory(
 ) -> None:
     assert load_if_empty(directory, tmp_path) is None  # no roster file there
     report = load_if_empty(directory, ROOT / "cadences")
-    assert report is not None and len(report.added) == 10
+    assert report is not None and len(report.added) == 11
     assert load_if_empty(directory, ROOT / "cadences") is None  # people already: left alone
+
+
+def test_a_person_may_hold_several_roles(directory: RepDirectory, tmp_path: Path) -> None:
+    """``roles:`` lists several; ``role:`` (one) is still read, in the file and the model."""
+    assert Rep(username="old", name="Old", queue="sdr", role="manager").roles == {"manager"}
+    directory.add(Rep(username="ann", name="Ann", queue="sdr", roles={"rep", "admin"}))
+    assert directory.get("ann").roles == {"rep", "admin"}
+    assert directory.get("ann").role_label == "rep, admin"
+    assert [r.username for r in directory.in_queue("sdr", role="admin")] == ["ann"]
+    directory.update("ann", roles=["sales"])
+    assert directory.get("ann").roles == {"sales"}
+    path = tmp_path / ROSTER_FILE
+    path.write_text(
+        "teams:\n"
+        "  - queue: sales\n"
+        "    roles: [rep, sales]\n"
+        "    manager: {username: mia, name: Mia, role: manager}\n"
+        "    reps:\n"
+        "      - {username: bo, name: Bo}\n"
+        "      - {username: cy, name: Cy, role: admin}\n"
+    )
+    _, people = read_roster(path)
+    assert {p.username: p.roles for p in people} == {
+        "mia": {"manager"},
+        "bo": {"rep", "sales"},
+        "cy": {"admin"},
+    }
+    path.write_text(
+        "teams:\n  - queue: s\n    reps:\n"
+        "      - {username: bo, name: Bo, role: rep, roles: [rep]}\n"
+    )
+    with pytest.raises(FileError, match="either role or roles"):
+        read_roster(path)
+    with pytest.raises(ValidationError):
+        Rep(username="x", name="X", queue="sdr", roles={"boss"})

@@ -39,7 +39,7 @@ def sales_team(store: Store) -> RepDirectory:
                 username=username,
                 name=username.split(".")[0].title(),
                 queue="sales",
-                role=role,  # type: ignore[arg-type]
+                roles={role, "sales"} if role == "rep" else {role},  # sales reps take handoffs
                 timezone="UTC",
                 hours="mon-sun 00:00-24:00",
                 manager=None if role == "manager" else "mia.mgr",

@@ -16,13 +16,13 @@ import pytest_asyncio
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from nurture.contracts import HandoffView
 from nurture.settings import Settings
 from nurture.store import Store
 from nurture.temporal import visibility
+from nurture.temporal.codec import data_converter
 from tests.conftest import running_worker
 
 
@@ -56,7 +56,7 @@ async def register_search_attributes(client: Client, namespace: str = "default")
 async def env() -> AsyncIterator[WorkflowEnvironment]:
     """One time-skipping server for the whole session."""
     async with await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=time_skipping_server(), data_converter=pydantic_data_converter
+        test_server_existing_path=time_skipping_server(), data_converter=data_converter(Settings())
     ) as environment:
         await register_search_attributes(environment.client)
         yield environment

@@ -11,7 +11,6 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
@@ -25,6 +24,7 @@ from nurture.roster.file import load_if_empty
 from nurture.roster.reps import RepDirectory
 from nurture.settings import Settings
 from nurture.store import Store
+from nurture.temporal.codec import data_converter
 from nurture.temporal.ids import workflow_id
 from tests.conftest import ROOT, fixture_cadence, make_lead, running_worker
 from tests.support.timeskipping import assigned_handoff, run_histories
@@ -161,7 +161,7 @@ SAMPLE_STORIES = ("strategic-handed-off", "standard-recycled", "long-term-nurtur
 async def replay(histories: list[WorkflowHistory]) -> None:
     replayer = Replayer(
         workflows=[LeadJourneyWorkflow],
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(Settings()),
         workflow_runner=workflow_runner(),
     )
     for history in histories:
@@ -199,7 +199,7 @@ async def _record() -> None:
     from tests.support.timeskipping import register_search_attributes, time_skipping_server
 
     async with await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=time_skipping_server(), data_converter=pydantic_data_converter
+        test_server_existing_path=time_skipping_server(), data_converter=data_converter(Settings())
     ) as env:
         await register_search_attributes(env.client)
         with TemporaryDirectory() as tmp:
