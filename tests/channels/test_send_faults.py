@@ -28,7 +28,8 @@ from temporalio.api.workflowservice.v1 import (
     ResetStickyTaskQueueRequest,
     UpdateActivityOptionsRequest,
 )
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowExecutionDescription
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from nurture.lead import PostalAddress
@@ -36,7 +37,14 @@ from nurture.leads.enrollment import enroll_many
 from nurture.store import Store
 from nurture.temporal.calls import journey_handle
 from tests.channels.stub import ProviderStub
-from tests.conftest import FIXTURE_CADENCES, FIXTURE_TEMPLATES, ROOT, fixture_cadence, make_lead
+from tests.conftest import (
+    FIXTURE_CADENCES,
+    FIXTURE_TEMPLATES,
+    ROOT,
+    TEST_CODEC_KEYS,
+    fixture_cadence,
+    make_lead,
+)
 from workflows.lead import LeadJourneyWorkflow
 
 LEADS = 6
@@ -61,6 +69,7 @@ def worker_env(
         NURTURE_TEMPORAL_ADDRESS=env.client.service_client.config.target_host,
         NURTURE_TEMPORAL_NAMESPACE=env.client.namespace,
         NURTURE_TASK_QUEUE=queue,
+        NURTURE_CODEC_KEYS=TEST_CODEC_KEYS,
         NURTURE_DATA_DIR=str(tmp),
         NURTURE_DATABASE_URL=f"sqlite:///{tmp / 'ledger.db'}",
         NURTURE_TEMPLATES_DIR=str(FIXTURE_TEMPLATES),
@@ -133,24 +142,39 @@ async def hurry_orphans(client: Client, workflow_ids: list[str], timeout_s: int 
     for workflow_id in workflow_ids:
         description = await client.get_workflow_handle(workflow_id).describe()
         execution = WorkflowExecution(workflow_id=workflow_id, run_id=description.run_id)
-        await client.workflow_service.reset_sticky_task_queue(
-            ResetStickyTaskQueueRequest(namespace=client.namespace, execution=execution)
-        )
-        for pending in description.raw_description.pending_activities:
-            if pending.activity_type.name != "deliver_touch":
-                continue
-            await client.workflow_service.update_activity_options(
-                UpdateActivityOptionsRequest(
-                    namespace=client.namespace,
-                    execution=execution,
-                    id=pending.activity_id,
-                    activity_options=ActivityOptions(
-                        start_to_close_timeout=Duration(seconds=timeout_s)
-                    ),
-                    update_mask=FieldMask(paths=["start_to_close_timeout"]),
-                )
+        try:
+            hurried += await _hurry(client, execution, description, timeout_s)
+        except RPCError as error:  # finished (or the activity done) since the describe
+            if error.status != RPCStatusCode.NOT_FOUND:
+                raise
+    return hurried
+
+
+async def _hurry(
+    client: Client,
+    execution: WorkflowExecution,
+    description: WorkflowExecutionDescription,
+    timeout_s: int,
+) -> int:
+    hurried = 0
+    await client.workflow_service.reset_sticky_task_queue(
+        ResetStickyTaskQueueRequest(namespace=client.namespace, execution=execution)
+    )
+    for pending in description.raw_description.pending_activities:
+        if pending.activity_type.name != "deliver_touch":
+            continue
+        await client.workflow_service.update_activity_options(
+            UpdateActivityOptionsRequest(
+                namespace=client.namespace,
+                execution=execution,
+                id=pending.activity_id,
+                activity_options=ActivityOptions(
+                    start_to_close_timeout=Duration(seconds=timeout_s)
+                ),
+                update_mask=FieldMask(paths=["start_to_close_timeout"]),
             )
-            hurried += 1
+        )
+        hurried += 1
     return hurried
 
 
