@@ -19,6 +19,7 @@ from activities.desk import DeskActivities
 from activities.touches import TouchActivities
 from nurture.channels.registry import ConfigError, check_config, providers, queue_rates
 from nurture.events import Channel
+from nurture.schema import StoreBehind
 from nurture.settings import Settings, get_settings
 from nurture.temporal.client import connect
 from nurture.temporal.ids import touch_queue
@@ -135,5 +136,5 @@ async def main() -> None:
 if __name__ == "__main__":
     try:
         asyncio.run(main())
-    except ConfigError as exc:
+    except (ConfigError, StoreBehind) as exc:
         sys.exit(f"nurture worker: {exc}")

@@ -42,7 +42,7 @@ class TouchActivities:
     @classmethod
     def from_settings(cls, settings: Settings) -> TouchActivities:
         """Activities on the configured store, templates, cadences and providers."""
-        store = Store(settings.store_url)
+        store = Store.from_settings(settings)
         channels = build_channels(settings, store)
         return cls(store, settings.templates_dir, settings.cadences_dir, channels)
 

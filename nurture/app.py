@@ -30,12 +30,12 @@ from nurture.web.pages import STATIC_DIR, app_client
 def create_app(
     settings: Settings | None = None, store: Store | None = None, client: Client | None = None
 ) -> FastAPI:
-    """Build the web app on ``store`` (default: ``Store(settings.store_url)``) and ``client``
+    """Build the web app on ``store`` (default: ``Store.from_settings(settings)``) and ``client``
     (default: connect to ``settings.temporal_address`` on first use)."""
     if settings is None:
         settings = get_settings()
     if store is None:
-        store = Store(settings.store_url)
+        store = Store.from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

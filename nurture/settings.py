@@ -23,6 +23,21 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         None, description="SQLAlchemy URL of the store; default: a SQLite file in data_dir"
     )
+    db_upgrade: bool = Field(
+        False,
+        description="Migrate the store to this release's schema when the worker or web app "
+        "starts (else a store that is behind refuses to open: run `nurture db upgrade`)",
+    )
+    db_pool_size: int = Field(5, ge=1, description="Store connections kept open (PostgreSQL)")
+    db_max_overflow: int = Field(
+        10, ge=0, description="Extra store connections allowed above the pool size at peaks"
+    )
+    db_pool_timeout: float = Field(
+        30, gt=0, description="Seconds to wait for a free store connection before failing"
+    )
+    db_pool_recycle: int = Field(
+        1800, description="Reopen store connections older than this many seconds (-1: never)"
+    )
     cadences_dir: Path = ROOT / "cadences"
     templates_dir: Path = ROOT / "templates"
     web_host: str = "127.0.0.1"
