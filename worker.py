@@ -23,6 +23,7 @@ from nurture.schema import StoreBehind
 from nurture.settings import Settings, get_settings
 from nurture.temporal.client import connect
 from nurture.temporal.ids import touch_queue
+from nurture.temporal.setup import MissingSearchAttributes, check_search_attributes
 from workflows.lead import LeadJourneyWorkflow
 
 ACTIVITY_THREADS = 32
@@ -129,6 +130,7 @@ async def main() -> None:
     routes = ", ".join(f"{c.value} → {p}" for c, p in providers(settings).items())
     print(f"nurture worker: {routes}", file=sys.stderr, flush=True)
     client = await connect(settings)
+    await check_search_attributes(client)
     with ThreadPoolExecutor(ACTIVITY_THREADS) as executor:
         await build_worker(client, settings, executor).run()
 
@@ -136,5 +138,5 @@ async def main() -> None:
 if __name__ == "__main__":
     try:
         asyncio.run(main())
-    except (ConfigError, StoreBehind) as exc:
+    except (ConfigError, StoreBehind, MissingSearchAttributes) as exc:
         sys.exit(f"nurture worker: {exc}")

@@ -28,12 +28,17 @@ cadence_app = typer.Typer(
     help="Validate cadence files and export their schema.", no_args_is_help=True
 )
 lead_app = typer.Typer(help="Look at one lead's journey.", no_args_is_help=True)
+temporal_app = typer.Typer(
+    help="Prepare the Temporal namespace (any cluster: self-hosted or Temporal Cloud).",
+    no_args_is_help=True,
+)
 db_app = typer.Typer(
     help="The store's schema: migrate it, show its revision.", no_args_is_help=True
 )
 app.add_typer(cadence_app, name="cadence")
 app.add_typer(lead_app, name="lead")
 app.add_typer(db_app, name="db")
+app.add_typer(temporal_app, name="temporal")
 app.add_typer(inbox_app, name="inbox")
 app.add_typer(reps_app, name="reps")
 app.add_typer(tasks_app, name="tasks")
@@ -299,13 +304,38 @@ def db_current() -> None:
         raise typer.Exit(1)
 
 
+# ---------------------------------------------------------------- the Temporal namespace
+
+
+async def _temporal_setup(settings: Settings) -> None:
+    from nurture.temporal.client import connect
+    from nurture.temporal.setup import setup
+
+    client = await connect(settings)
+    report = await setup(client)
+    where = f"namespace {client.namespace} on {settings.temporal_address}"
+    for name in report.added:
+        console.print(f"[green]added[/] search attribute {name}")
+    if report.added:
+        console.print(f"{where}: {len(report.added)} search attribute(s) added")
+    else:
+        console.print(f"{where}: all {len(report.present)} search attributes already there")
+
+
+@temporal_app.command("setup")
+def temporal_setup() -> None:
+    """Register nurture's search attributes in the namespace (idempotent; says what changed)."""
+    asyncio.run(_temporal_setup(get_settings()))
+
+
 def main() -> None:
     """The ``nurture`` command; a store at another schema revision stops it with the fix."""
     from nurture.schema import StoreBehind
+    from nurture.temporal.setup import MissingSearchAttributes
 
     try:
         app()
-    except StoreBehind as exc:
+    except (StoreBehind, MissingSearchAttributes) as exc:
         err.print(f"[red]error[/] {exc}", highlight=False)
         raise SystemExit(2) from None
 
@@ -345,6 +375,7 @@ def web(
 
     settings = get_settings()
     Store.from_settings(settings).close()  # migrated when asked, else refuses clearly
+    asyncio.run(_require_search_attributes(settings))
     uvicorn.run(
         "nurture.app:create_app",
         factory=True,
@@ -352,6 +383,14 @@ def web(
         port=port or settings.web_port,
         log_level="info",
     )
+
+
+async def _require_search_attributes(settings: Settings) -> None:
+    """Refuse to start (with the fix) when the namespace lacks a search attribute."""
+    from nurture.temporal.client import connect
+    from nurture.temporal.setup import check_search_attributes
+
+    await check_search_attributes(await connect(settings))
 
 
 def _listening(address: str) -> bool:
@@ -386,9 +425,11 @@ async def _run_all(settings: Settings, demo: Path | None) -> None:
 
     from nurture.app import create_app
     from nurture.temporal.client import connect
+    from nurture.temporal.setup import check_search_attributes
     from worker import ACTIVITY_THREADS, build_worker
 
     client = await connect(settings)
+    await check_search_attributes(client)
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(settings),

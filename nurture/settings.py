@@ -18,6 +18,21 @@ class Settings(BaseSettings):
 
     temporal_address: str = Field("localhost:7233", description="Temporal frontend host:port")
     temporal_namespace: str = "default"
+    # Any Temporal cluster: self-hosted with mutual TLS, or Temporal Cloud (mTLS or an API key).
+    temporal_api_key: str | None = Field(
+        None, description="Temporal Cloud API key (sent as a bearer token; turns TLS on)"
+    )
+    temporal_tls: bool | None = Field(
+        None, description="TLS to the frontend (default: on when a client cert or API key is set)"
+    )
+    temporal_tls_cert: Path | None = Field(None, description="Client certificate (PEM) for mTLS")
+    temporal_tls_key: Path | None = Field(None, description="Client private key (PEM) for mTLS")
+    temporal_tls_ca: Path | None = Field(
+        None, description="CA certificate (PEM) of the server, when not a public CA"
+    )
+    temporal_tls_server_name: str | None = Field(
+        None, description="Server name to verify, when it differs from the address's host"
+    )
     task_queue: str = Field("nurture", description="Task queue of lead workflows and activities")
     data_dir: Path = Field(ROOT / "data", description="Local state: dev-server and outbox files")
     database_url: str | None = Field(
