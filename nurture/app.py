@@ -14,6 +14,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from temporalio.client import Client
 
+from nurture import health
 from nurture.channels import pages as outbox_pages
 from nurture.desk import pages as desk_pages
 from nurture.inbox import pages as inbox_pages
@@ -64,6 +65,7 @@ def create_app(
     auth.install(app, settings)  # sessions, the people directory, /login
     desk_pages.install(app)  # /desk pages
     app.include_router(sales_pages.router)  # /handoffs pages (behind the desk login)
+    app.include_router(health.router)  # /readyz, /metrics
 
     @app.get("/", include_in_schema=False)
     def index() -> RedirectResponse:

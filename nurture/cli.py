@@ -376,12 +376,18 @@ def web(
     settings = get_settings()
     Store.from_settings(settings).close()  # migrated when asked, else refuses clearly
     asyncio.run(_require_search_attributes(settings))
+    json_logs = settings.log_format == "json"
+    if json_logs:
+        from nurture.logs import configure_logging
+
+        configure_logging(settings)
     uvicorn.run(
         "nurture.app:create_app",
         factory=True,
         host=host or settings.web_host,
         port=port or settings.web_port,
         log_level="info",
+        log_config=None if json_logs else uvicorn.config.LOGGING_CONFIG,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -61,6 +62,20 @@ class Settings(BaseSettings):
     public_url: str = Field(
         "http://127.0.0.1:8000",
         description="Public base URL of the web app (provider callbacks and webhooks point here)",
+    )
+
+    # Operations: metrics, health, logs.
+    metrics_token: str | None = Field(
+        None,
+        description="Bearer token of the web app's /metrics (unset: /metrics answers 404)",
+    )
+    worker_metrics_port: int | None = Field(
+        None,
+        description="Port of the worker's Prometheus endpoint (SDK + product metrics; unset: off)",
+    )
+    worker_metrics_host: str = Field("0.0.0.0", description="Bind address of that endpoint")
+    log_format: Literal["text", "json"] = Field(
+        "text", description="json: one JSON object per log line (no personal data in fields)"
     )
 
     # Providers: a channel goes through its provider when the provider's key is set, else the

@@ -11,19 +11,22 @@ from pathlib import Path
 
 from temporalio.client import Client, TLSConfig
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
 
 from nurture.settings import Settings
 from nurture.temporal import visibility
 
 
-async def connect(settings: Settings) -> Client:
-    """A client that speaks pydantic models, to any cluster (TLS and API key per settings)."""
+async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
+    """A client that speaks pydantic models, to any cluster (TLS and API key per settings);
+    ``runtime``: the worker's, with its metrics (``nurture/temporal/telemetry.py``)."""
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=pydantic_data_converter,
         tls=tls_config(settings),
         api_key=settings.temporal_api_key,
+        runtime=runtime,
     )
 
 
