@@ -3,6 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 # Prism serves the providers' OpenAPI specs for the contract tests (tests/channels); from npm.
+# PostgreSQL 15 (.ci/postgres installs it with apt when missing) backs the store suites' second run.
 PRISM := .ci/node/node_modules/.bin/prism
 
 .PHONY: up test install lint bench
@@ -27,6 +28,7 @@ lint: install
 	$(BIN)/mypy
 
 test: lint $(PRISM)
+	bash .ci/postgres
 	$(BIN)/nurture cadence validate
 	bash .ci/pytest-guarded $(BIN)/pytest
 

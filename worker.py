@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import importlib.util
 import inspect
+import logging
 import py_compile
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -19,9 +20,13 @@ from activities.desk import DeskActivities
 from activities.touches import TouchActivities
 from nurture.channels.registry import ConfigError, check_config, providers, queue_rates
 from nurture.events import Channel
+from nurture.logs import configure_logging
+from nurture.schema import StoreBehind
 from nurture.settings import ProductionConfigError, Settings, get_settings
 from nurture.temporal.client import connect
 from nurture.temporal.ids import touch_queue
+from nurture.temporal.setup import MissingSearchAttributes, check_search_attributes
+from nurture.temporal.telemetry import worker_runtime
 from workflows.lead import LeadJourneyWorkflow
 
 ACTIVITY_THREADS = 32
@@ -126,9 +131,11 @@ async def main() -> None:
     settings = get_settings()
     settings.check_production()
     check_config(settings)
+    configure_logging(settings)
     routes = ", ".join(f"{c.value} → {p}" for c, p in providers(settings).items())
-    print(f"nurture worker: {routes}", file=sys.stderr, flush=True)
-    client = await connect(settings)
+    logging.getLogger("nurture.worker").info("nurture worker: %s", routes)
+    client = await connect(settings, worker_runtime(settings))
+    await check_search_attributes(client)
     with ThreadPoolExecutor(ACTIVITY_THREADS) as executor:
         await build_worker(client, settings, executor).run()
 
@@ -136,5 +143,5 @@ async def main() -> None:
 if __name__ == "__main__":
     try:
         asyncio.run(main())
-    except (ConfigError, ProductionConfigError) as exc:
+    except (ConfigError, ProductionConfigError, StoreBehind, MissingSearchAttributes) as exc:
         sys.exit(f"nurture worker: {exc}")

@@ -3,28 +3,17 @@
 from __future__ import annotations
 
 from html import escape
-from typing import cast
 
 import httpx
-from sqlalchemy import String, Table, Text
-from sqlalchemy.orm import Mapped, mapped_column
 from temporalio import activity
 
 from nurture.calendar import zone_rules
 from nurture.channels.notices import Notice, NoticeMailer, ledger_fields
 from nurture.contracts import Assignment, AssignRequest, HandoffView
+from nurture.roster.assignments import AssignmentRecord
 from nurture.roster.reps import Rep, RepDirectory
 from nurture.settings import Settings
-from nurture.store import Base, Store
-
-
-class AssignmentRecord(Base):
-    """An assignment made, by request key: a retried activity gets the same rep."""
-
-    __tablename__ = "assignments"
-
-    key: Mapped[str] = mapped_column(String(300), primary_key=True)
-    answer: Mapped[str] = mapped_column(Text)
+from nurture.store import Store
 
 
 class DeskActivities:
@@ -37,7 +26,6 @@ class DeskActivities:
         self.mailer = (
             NoticeMailer.from_settings(settings, store) if settings.sendgrid_api_key else None
         )
-        Base.metadata.create_all(store.engine, tables=[cast(Table, AssignmentRecord.__table__)])
 
     @activity.defn(name="assign")
     def assign(self, request: AssignRequest) -> Assignment:

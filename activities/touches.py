@@ -16,6 +16,7 @@ from nurture.channels.registry import build_channels
 from nurture.contracts import LoadedCadence, LoadRequest, Touch, TouchResult
 from nurture.events import Channel
 from nurture.leads.enrollment import load_rules, snapshot_calendar
+from nurture.metrics import TOUCHES
 from nurture.settings import Settings
 from nurture.store import Store
 
@@ -42,7 +43,7 @@ class TouchActivities:
     @classmethod
     def from_settings(cls, settings: Settings) -> TouchActivities:
         """Activities on the configured store, templates, cadences and providers."""
-        store = Store(settings.store_url)
+        store = Store.from_settings(settings)
         channels = build_channels(settings, store)
         return cls(store, settings.templates_dir, settings.cadences_dir, channels)
 
@@ -75,8 +76,8 @@ class TouchActivities:
             rendered = self.renderer.render(touch.channel, touch.template, context)
         except RenderError as exc:
             activity.logger.warning("touch %s not rendered: %s", touch.touch_id, exc)
-            return TouchResult(status="skipped", error=str(exc))
-        return self.channels[touch.channel].send(touch, rendered)
+            return _counted(touch, TouchResult(status="skipped", error=str(exc)))
+        return _counted(touch, self.channels[touch.channel].send(touch, rendered))
 
     @activity.defn(name="load_cadence")
     def load_cadence(self, request: LoadRequest) -> LoadedCadence:
@@ -89,3 +90,9 @@ class TouchActivities:
             scoring=rules.scoring,
             sales=rules.sales,
         )
+
+
+def _counted(touch: Touch, result: TouchResult) -> TouchResult:
+    """Count a touch's outcome (nurture_touches_total) once it is settled."""
+    TOUCHES.labels(touch.channel.value, result.provider or "none", result.status).inc()
+    return result

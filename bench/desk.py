@@ -210,7 +210,7 @@ async def timed(work: Callable[[], Awaitable[Any]]) -> float:
 async def measure(args: argparse.Namespace) -> None:
     """Set up, warm up, measure both pairs, print the table."""
     with tempfile.TemporaryDirectory(prefix="nurture-bench-desk-") as tmp:
-        store = Store(f"sqlite:///{Path(tmp) / 'desk.db'}")
+        store = Store(f"sqlite:///{Path(tmp) / 'desk.db'}", upgrade=True)
         directory = RepDirectory(store, hasher=PasswordHasher(time_cost=1, memory_cost=1024))
         reps = []
         for n in range(args.reps):

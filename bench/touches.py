@@ -202,7 +202,7 @@ async def run(args: argparse.Namespace) -> None:
             templates_dir=ROOT / "templates",
             cadences_dir=ROOT / "cadences",
         )
-        store = Store(settings.store_url)
+        store = Store(settings.store_url, upgrade=True)
         touches = TouchActivities(store, settings.templates_dir, settings.cadences_dir)
         warm = argparse.Namespace(**{**vars(args), "leads": args.warmup})
         async with dev_server() as env:

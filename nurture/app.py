@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from temporalio.client import Client
 
+from nurture import health
 from nurture.channels import pages as outbox_pages
 from nurture.desk import pages as desk_pages
 from nurture.inbox import pages as inbox_pages
@@ -37,13 +38,13 @@ AdminDep = Annotated[Rep, Depends(requires("admin"))]
 def create_app(
     settings: Settings | None = None, store: Store | None = None, client: Client | None = None
 ) -> FastAPI:
-    """Build the web app on ``store`` (default: ``Store(settings.store_url)``) and ``client``
+    """Build the web app on ``store`` (default: ``Store.from_settings(settings)``) and ``client``
     (default: connect to ``settings.temporal_address`` on first use)."""
     if settings is None:
         settings = get_settings()
     settings.check_production()  # a clear error listing what a production deployment lacks
     if store is None:
-        store = Store(settings.store_url)
+        store = Store.from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -76,6 +77,7 @@ def create_app(
     desk_pages.install(app)  # /desk pages
     app.include_router(sales_pages.router)  # /handoffs pages (behind the desk login)
     codec.install(app, settings)  # /codec/encode, /codec/decode for the Temporal UI and CLI
+    app.include_router(health.router)  # /readyz, /metrics
 
     @app.get("/", include_in_schema=False)
     def index(me: RepDep) -> RedirectResponse:

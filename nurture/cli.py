@@ -28,8 +28,17 @@ cadence_app = typer.Typer(
     help="Validate cadence files and export their schema.", no_args_is_help=True
 )
 lead_app = typer.Typer(help="Look at one lead's journey.", no_args_is_help=True)
+temporal_app = typer.Typer(
+    help="Prepare the Temporal namespace (any cluster: self-hosted or Temporal Cloud).",
+    no_args_is_help=True,
+)
+db_app = typer.Typer(
+    help="The store's schema: migrate it, show its revision.", no_args_is_help=True
+)
 app.add_typer(cadence_app, name="cadence")
 app.add_typer(lead_app, name="lead")
+app.add_typer(db_app, name="db")
+app.add_typer(temporal_app, name="temporal")
 app.add_typer(inbox_app, name="inbox")
 app.add_typer(reps_app, name="reps")
 app.add_typer(tasks_app, name="tasks")
@@ -149,7 +158,7 @@ def outbox(
     """List touches in the local outbox."""
     from nurture.store import Store
 
-    store = Store(get_settings().store_url)
+    store = Store.from_settings(get_settings())
     table = Table("sent (UTC)", "lead", "channel", "touch", "to")
     for row in store.list_touches(lead_id=lead, channel=channel, limit=limit):
         table.add_row(
@@ -213,7 +222,7 @@ async def _send_event(
         points=points,
         data=data,
     )
-    inbox = Inbox(Store(settings.store_url))
+    inbox = Inbox(Store.from_settings(settings))
     inbox.accept([InboxItem.of(event, "cli")])
     report = await Deliverer(inbox, TemporalLink(settings)).deliver([event.id])
     if report.delivered:
@@ -248,6 +257,87 @@ def event(
     console.print(f"{kind} for {lead_id}: {status}")
     if status != "delivered":
         raise typer.Exit(1)
+
+
+# ---------------------------------------------------------------- the store's schema
+
+
+def _upgrade(settings: Settings) -> None:
+    """Migrate the store to this release's schema; say what changed."""
+    from nurture import schema
+    from nurture.store import Store
+
+    engine = Store.engine_for(settings)
+    try:
+        before, after = schema.upgrade(engine)
+    finally:
+        engine.dispose()
+    where = engine.url.render_as_string(hide_password=True)
+    if before == after:
+        console.print(f"the store at {where} is at revision {after} (nothing to do)")
+    else:
+        console.print(f"the store at {where}: revision {before or '(empty)'} → {after}")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Migrate the store (NURTURE_DATABASE_URL, else the SQLite file) to this release's schema."""
+    _upgrade(get_settings())
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the store's schema revision and this release's; exit 1 when they differ."""
+    from nurture import schema
+    from nurture.store import Store
+
+    engine = Store.engine_for(get_settings())
+    try:
+        found = schema.current(engine)
+    finally:
+        engine.dispose()
+    wanted = schema.head()
+    console.print(f"store revision: {found or '(empty)'}")
+    console.print(f"this release needs: {wanted}")
+    if found != wanted:
+        err.print("the store is not at this release's schema: run `nurture db upgrade`")
+        raise typer.Exit(1)
+
+
+# ---------------------------------------------------------------- the Temporal namespace
+
+
+async def _temporal_setup(settings: Settings) -> None:
+    from nurture.temporal.client import connect
+    from nurture.temporal.setup import setup
+
+    client = await connect(settings)
+    report = await setup(client)
+    where = f"namespace {client.namespace} on {settings.temporal_address}"
+    for name in report.added:
+        console.print(f"[green]added[/] search attribute {name}")
+    if report.added:
+        console.print(f"{where}: {len(report.added)} search attribute(s) added")
+    else:
+        console.print(f"{where}: all {len(report.present)} search attributes already there")
+
+
+@temporal_app.command("setup")
+def temporal_setup() -> None:
+    """Register nurture's search attributes in the namespace (idempotent; says what changed)."""
+    asyncio.run(_temporal_setup(get_settings()))
+
+
+def main() -> None:
+    """The ``nurture`` command; a store at another schema revision stops it with the fix."""
+    from nurture.schema import StoreBehind
+    from nurture.temporal.setup import MissingSearchAttributes
+
+    try:
+        app()
+    except (StoreBehind, MissingSearchAttributes) as exc:
+        err.print(f"[red]error[/] {exc}", highlight=False)
+        raise SystemExit(2) from None
 
 
 # ---------------------------------------------------------------- running
@@ -295,15 +385,33 @@ def web(
     """Run the web app (outbox viewer, webhooks, call desk)."""
     import uvicorn
 
+    from nurture.store import Store
+
     settings = get_settings()
     _check_production(settings)
+    Store.from_settings(settings).close()  # migrated when asked, else refuses clearly
+    asyncio.run(_require_search_attributes(settings))
+    json_logs = settings.log_format == "json"
+    if json_logs:
+        from nurture.logs import configure_logging
+
+        configure_logging(settings)
     uvicorn.run(
         "nurture.app:create_app",
         factory=True,
         host=host or settings.web_host,
         port=port or settings.web_port,
         log_level="info",
+        log_config=None if json_logs else uvicorn.config.LOGGING_CONFIG,
     )
+
+
+async def _require_search_attributes(settings: Settings) -> None:
+    """Refuse to start (with the fix) when the namespace lacks a search attribute."""
+    from nurture.temporal.client import connect
+    from nurture.temporal.setup import check_search_attributes
+
+    await check_search_attributes(await connect(settings))
 
 
 def _listening(address: str) -> bool:
@@ -321,7 +429,7 @@ def _demo_roster(settings: Settings) -> None:
     from nurture.roster.reps import RepDirectory
     from nurture.store import Store
 
-    store = Store(settings.store_url)
+    store = Store.from_settings(settings)
     try:
         report = load_if_empty(RepDirectory(store), settings.cadences_dir)
     finally:
@@ -338,9 +446,11 @@ async def _run_all(settings: Settings, demo: Path | None) -> None:
 
     from nurture.app import create_app
     from nurture.temporal.client import connect
+    from nurture.temporal.setup import check_search_attributes
     from worker import ACTIVITY_THREADS, build_worker
 
     client = await connect(settings)
+    await check_search_attributes(client)
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(settings),
@@ -377,6 +487,7 @@ def up(
 
     settings = get_settings()
     _check_providers(settings)
+    _upgrade(settings)
     server: subprocess.Popen[bytes] | None = None
     if _listening(settings.temporal_address):
         console.print(f"using the Temporal server already at {settings.temporal_address}")

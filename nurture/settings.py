@@ -27,10 +27,40 @@ class Settings(BaseSettings):
     )
     temporal_address: str = Field("localhost:7233", description="Temporal frontend host:port")
     temporal_namespace: str = "default"
+    # Any Temporal cluster: self-hosted with mutual TLS, or Temporal Cloud (mTLS or an API key).
+    temporal_api_key: str | None = Field(
+        None, description="Temporal Cloud API key (sent as a bearer token; turns TLS on)"
+    )
+    temporal_tls: bool | None = Field(
+        None, description="TLS to the frontend (default: on when a client cert or API key is set)"
+    )
+    temporal_tls_cert: Path | None = Field(None, description="Client certificate (PEM) for mTLS")
+    temporal_tls_key: Path | None = Field(None, description="Client private key (PEM) for mTLS")
+    temporal_tls_ca: Path | None = Field(
+        None, description="CA certificate (PEM) of the server, when not a public CA"
+    )
+    temporal_tls_server_name: str | None = Field(
+        None, description="Server name to verify, when it differs from the address's host"
+    )
     task_queue: str = Field("nurture", description="Task queue of lead workflows and activities")
     data_dir: Path = Field(ROOT / "data", description="Local state: dev-server and outbox files")
     database_url: str | None = Field(
         None, description="SQLAlchemy URL of the store; default: a SQLite file in data_dir"
+    )
+    db_upgrade: bool = Field(
+        False,
+        description="Migrate the store to this release's schema when the worker or web app "
+        "starts (else a store that is behind refuses to open: run `nurture db upgrade`)",
+    )
+    db_pool_size: int = Field(5, ge=1, description="Store connections kept open (PostgreSQL)")
+    db_max_overflow: int = Field(
+        10, ge=0, description="Extra store connections allowed above the pool size at peaks"
+    )
+    db_pool_timeout: float = Field(
+        30, gt=0, description="Seconds to wait for a free store connection before failing"
+    )
+    db_pool_recycle: int = Field(
+        1800, description="Reopen store connections older than this many seconds (-1: never)"
     )
     cadences_dir: Path = ROOT / "cadences"
     templates_dir: Path = ROOT / "templates"
@@ -40,6 +70,20 @@ class Settings(BaseSettings):
     public_url: str = Field(
         "http://127.0.0.1:8000",
         description="Public base URL of the web app (provider callbacks and webhooks point here)",
+    )
+
+    # Operations: metrics, health, logs.
+    metrics_token: str | None = Field(
+        None,
+        description="Bearer token of the web app's /metrics (unset: /metrics answers 404)",
+    )
+    worker_metrics_port: int | None = Field(
+        None,
+        description="Port of the worker's Prometheus endpoint (SDK + product metrics; unset: off)",
+    )
+    worker_metrics_host: str = Field("0.0.0.0", description="Bind address of that endpoint")
+    log_format: Literal["text", "json"] = Field(
+        "text", description="json: one JSON object per log line (no personal data in fields)"
     )
 
     # Providers: a channel goes through its provider when the provider's key is set, else the

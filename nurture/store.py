@@ -5,18 +5,20 @@ A touch row's ``status`` is ``sent`` for the outbox; provider sends move through
 not sent, safe to send again) | ``unknown`` (the provider may or may not have it; never resent).
 See ``nurture/channels/base.py``.
 
-One declarative :class:`Base` holds every table, so later tables (the webhook inbox) are created
-by the same :meth:`Store.__init__`. Works on SQLite (a file in ``data_dir`` by default) and on
-PostgreSQL.
+One declarative :class:`Base` holds every table (``nurture/tables.py`` lists them); the schema is
+made and changed by Alembic migrations only (``nurture/schema.py``): a store opens at this
+release's revision or not at all. Works on SQLite (a file in ``data_dir`` by default) and on
+PostgreSQL (psycopg 3, the ``postgres`` extra), with a connection pool sized by the settings.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from sqlalchemy import (
     DateTime,
@@ -39,7 +41,21 @@ from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 from sqlalchemy.sql import Select
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["KEEP", "TOUCH_STATUSES", "Base", "Store", "TouchRecord", "UTCDateTime", "utcnow"]
+from nurture import schema
+
+if TYPE_CHECKING:
+    from nurture.settings import Settings
+
+__all__ = [
+    "KEEP",
+    "TOUCH_STATUSES",
+    "Base",
+    "Pool",
+    "Store",
+    "TouchRecord",
+    "UTCDateTime",
+    "utcnow",
+]
 
 #: Every status a touch row can have (see the module docstring).
 TOUCH_STATUSES: Final = ("sending", "pending", "sent", "failed", "unknown")
@@ -145,10 +161,27 @@ def _is_memory_sqlite(database: str | None) -> bool:
     return not database or database == ":memory:" or "mode=memory" in database
 
 
-def _make_engine(url: str) -> Engine:
+@dataclass(frozen=True)
+class Pool:
+    """Connection pool of a server database (PostgreSQL); SQLite ignores it."""
+
+    size: int = 5
+    max_overflow: int = 10
+    timeout: float = 30
+    recycle: int = 1800
+
+
+def _make_engine(url: str, pool: Pool) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(parsed, pool_pre_ping=True)
+        return create_engine(
+            parsed,
+            pool_pre_ping=True,
+            pool_size=pool.size,
+            max_overflow=pool.max_overflow,
+            pool_timeout=pool.timeout,
+            pool_recycle=pool.recycle,
+        )
     database = parsed.database
     kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
     if _is_memory_sqlite(database):
@@ -164,12 +197,41 @@ def _make_engine(url: str) -> Engine:
 class Store:
     """Access to the SQL store; thread-safe (one session per call)."""
 
-    def __init__(self, url: str) -> None:
-        """Connect to ``url`` (creating the SQLite file's folder) and create missing tables."""
+    def __init__(self, url: str, *, upgrade: bool = False, pool: Pool | None = None) -> None:
+        """Connect to ``url`` (creating the SQLite file's folder).
+
+        The schema must be at this release's revision: with ``upgrade`` the migrations run first,
+        else a store that is behind raises :class:`nurture.schema.StoreBehind`. A private
+        in-memory SQLite store is always migrated (nobody else can).
+        """
         self.url = url
-        self.engine: Engine = _make_engine(url)
+        self.engine: Engine = _make_engine(url, pool or Pool())
         self._sessions: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
-        Base.metadata.create_all(self.engine)
+        if upgrade or (
+            self.engine.dialect.name == "sqlite" and _is_memory_sqlite(self.engine.url.database)
+        ):
+            schema.upgrade(self.engine)
+        else:
+            try:
+                schema.check(self.engine)
+            except schema.StoreBehind:
+                self.engine.dispose()
+                raise
+
+    @staticmethod
+    def engine_for(settings: Settings) -> Engine:
+        """An engine on the settings' store that checks nothing (for ``nurture db``)."""
+        return _make_engine(settings.store_url, _pool(settings))
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, upgrade: bool | None = None) -> Store:
+        """The store the settings name, with their pool; ``upgrade`` defaults to
+        ``NURTURE_DB_UPGRADE``."""
+        return cls(
+            settings.store_url,
+            upgrade=settings.db_upgrade if upgrade is None else upgrade,
+            pool=_pool(settings),
+        )
 
     def session(self) -> Session:
         """A new session (``expire_on_commit=False``); use it as a context manager."""
@@ -303,6 +365,15 @@ class Store:
     def close(self) -> None:
         """Close all pooled connections (the store reconnects if used again)."""
         self.engine.dispose()
+
+
+def _pool(settings: Settings) -> Pool:
+    return Pool(
+        size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        timeout=settings.db_pool_timeout,
+        recycle=settings.db_pool_recycle,
+    )
 
 
 def _as_utc(value: datetime | None) -> datetime | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,6 +22,7 @@ from nurture.store import Store
 from nurture.temporal import visibility
 from nurture.temporal.client import temporal_cli
 from nurture.temporal.codec import data_converter
+from tests.support.postgres import PostgresServer, postgres_server
 from worker import build_worker
 
 T = TypeVar("T")
@@ -90,8 +91,38 @@ def lead() -> Lead:
 
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
-    """A fresh outbox per test."""
-    return Store(f"sqlite:///{tmp_path / 'outbox.db'}")
+    """A fresh outbox per test (a SQLite file; the store suites use ``any_store``)."""
+    return Store(f"sqlite:///{tmp_path / 'outbox.db'}", upgrade=True)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """The session's throwaway PostgreSQL 15 server (started by the first test that needs it)."""
+    with postgres_server() as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a fresh store at this release's schema: a SQLite file, then a PostgreSQL
+    database (the same test runs on both; ``-m "not postgres"`` keeps SQLite only)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'nurture.db'}"
+        Store(url, upgrade=True).close()
+        yield url
+        return
+    server: PostgresServer = request.getfixturevalue("postgres")
+    url = server.new_database()
+    yield url
+    server.drop(url)
+
+
+@pytest.fixture
+def any_store(store_url: str) -> Iterator[Store]:
+    """A fresh store on SQLite and on PostgreSQL (parametrised by ``store_url``)."""
+    opened = Store(store_url)
+    yield opened
+    opened.close()
 
 
 @asynccontextmanager

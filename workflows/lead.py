@@ -84,6 +84,8 @@ class LeadJourneyWorkflow:
                         await self._continue_as_new()
                     await self._sleep(until - workflow.now() if until else None, summary)
                 case Assign(request=request):
+                    if request.escalation:  # metrics are not commands: replays are unchanged
+                        _sla_breached()
                     assignment = await workflow.execute_activity(
                         "assign",
                         request,
@@ -299,6 +301,13 @@ class LeadJourneyWorkflow:
             f"Stage **{journey.stage.value}** · score {journey.score}"
             f" · touches {journey.touches_sent}\n\nNext: {nxt}"
         )
+
+
+def _sla_breached() -> None:
+    """Count an SLA breach (the SDK's metric meter; not counted again on replay)."""
+    workflow.metric_meter().create_counter(
+        "nurture_sla_breaches", "Handoffs escalated because sales did not answer within the SLA"
+    ).add(1)
 
 
 def _assign_summary(request: AssignRequest) -> str:

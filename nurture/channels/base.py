@@ -33,6 +33,7 @@ from temporalio.exceptions import ApplicationError
 from nurture.cadence.render import Rendered
 from nurture.channels.outbox import ledger_row
 from nurture.contracts import Touch, TouchResult
+from nurture.metrics import PROVIDER_ERRORS, PROVIDER_SECONDS
 from nurture.store import Store, TouchRecord, utcnow
 
 log = logging.getLogger(__name__)
@@ -205,7 +206,12 @@ class ProviderChannel(ABC, Generic[Request]):
 
     def _submit(self, touch: Touch, request: Request, rendered: Rendered) -> TouchResult:
         try:
-            provider_id = self.submit(touch, request)
+            with PROVIDER_SECONDS.labels(self.name).time():
+                try:
+                    provider_id = self.submit(touch, request)
+                except Exception as exc:
+                    PROVIDER_ERRORS.labels(self.name, _error_kind(exc)).inc()
+                    raise
         except Rejected as exc:
             reason = str(exc)
             self.store.update_touch(touch.touch_id, "failed", expect=("sending",), error=reason)
@@ -244,3 +250,17 @@ class ProviderChannel(ABC, Generic[Request]):
             error=None,
             sent_at=utcnow(),
         )
+
+
+def _error_kind(exc: Exception) -> str:
+    """A provider error's kind, as the metrics label it."""
+    match exc:
+        case Rejected():
+            return "rejected"
+        case CredentialsRefused():
+            return "credentials"
+        case NotSent():
+            return "not_sent"
+        case Unclear():
+            return "unclear"
+    return "error"

@@ -30,7 +30,7 @@ def _directory() -> RepDirectory:
     from nurture.roster.reps import RepDirectory
     from nurture.store import Store
 
-    return RepDirectory(Store(get_settings().store_url))
+    return RepDirectory(Store.from_settings(get_settings()))
 
 
 # ---------------------------------------------------------------- reps
@@ -185,7 +185,7 @@ def _run(work: Callable[[DeskService], Awaitable[T]]) -> T:
     from nurture.desk.service import DeskService, LeadError
     from nurture.store import Store
 
-    store = Store(get_settings().store_url)
+    store = Store.from_settings(get_settings())
     return run_with_client(lambda client: work(DeskService(client, store)), (LeadError,))
 
 

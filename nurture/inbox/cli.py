@@ -30,7 +30,7 @@ def list_events(
     if status is not None and status not in STATUSES:
         err.print(f"unknown status {status!r}; one of: {', '.join(STATUSES)}")
         raise typer.Exit(2)
-    inbox = Inbox(Store(get_settings().store_url))
+    inbox = Inbox(Store.from_settings(get_settings()))
     table = Table("received (UTC)", "provider", "event", "lead", "status", "note")
     for row in inbox.list(status=status, lead_id=lead, limit=limit):
         table.add_row(
@@ -50,7 +50,7 @@ async def _deliver(settings: Settings, retry_unknown: bool) -> int:
     from nurture.inbox.store import Inbox
     from nurture.store import Store
 
-    inbox = Inbox(Store(settings.store_url))
+    inbox = Inbox(Store.from_settings(settings))
     if retry_unknown:
         console.print(f"{inbox.requeue_unknown()} unknown-lead event(s) requeued")
     deliverer = Deliverer(inbox, TemporalLink(settings))

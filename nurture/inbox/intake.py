@@ -21,6 +21,7 @@ from fastapi import BackgroundTasks, Depends, HTTPException, Request
 from nurture.inbox.delivery import Deliverer
 from nurture.inbox.signatures import NotConfigured, SignatureError
 from nurture.inbox.store import Inbox, InboxItem
+from nurture.metrics import WEBHOOK_EVENTS, WEBHOOKS
 from nurture.settings import Settings
 
 log = logging.getLogger("nurture.webhooks")
@@ -45,6 +46,7 @@ def _who(request: Request) -> str:
 def not_configured(source: str, request: Request, reason: str) -> NoReturn:
     """Refuse (503) because verification is not set up; logged as an error."""
     log.error("%s webhook refused from %s: %s", source, _who(request), reason)
+    WEBHOOKS.labels(source, "refused", "not_configured").inc()
     raise HTTPException(503, f"{source} webhook is not configured: {reason}")
 
 
@@ -53,6 +55,7 @@ def unauthorized(
 ) -> NoReturn:
     """Refuse (401) a request that is not provably from the sender; logged as a warning."""
     log.warning("%s webhook refused (401) from %s: %s", source, _who(request), reason)
+    WEBHOOKS.labels(source, "refused", "unauthorized").inc()
     raise HTTPException(
         401, f"not authenticated: {reason}", headers={"WWW-Authenticate": challenge}
     )
@@ -61,6 +64,7 @@ def unauthorized(
 def malformed(source: str, request: Request, reason: str, status: int = 400) -> NoReturn:
     """Refuse (400, or 422) an authentic request whose payload we cannot read."""
     log.warning("%s webhook refused (%d) from %s: %s", source, status, _who(request), reason)
+    WEBHOOKS.labels(source, "refused", "malformed" if status == 400 else "unrecordable").inc()
     raise HTTPException(status, reason)
 
 
@@ -84,6 +88,7 @@ async def read_body(source: str, request: Request, limit: int = BODY_LIMIT) -> b
             malformed(source, request, "Content-Length is not a number")
         if int(declared) > limit:
             log.warning("%s webhook refused (413): %s bytes declared", source, declared)
+            WEBHOOKS.labels(source, "refused", "too_large").inc()
             raise HTTPException(413, f"body larger than {limit} bytes")
     chunks: list[bytes] = []
     size = 0
@@ -91,6 +96,7 @@ async def read_body(source: str, request: Request, limit: int = BODY_LIMIT) -> b
         size += len(chunk)
         if size > limit:
             log.warning("%s webhook refused (413): body passed %d bytes", source, limit)
+            WEBHOOKS.labels(source, "refused", "too_large").inc()
             raise HTTPException(413, f"body larger than {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
@@ -118,6 +124,9 @@ async def accept(
     deliverer: Deliverer = request.app.state.deliverer
     background.add_task(_deliver_quietly, deliverer, accepted.ids)
     log.info("%s: %d event(s), %d new", source, len(accepted.ids), len(accepted.new))
+    WEBHOOKS.labels(source, "accepted", "").inc()
+    WEBHOOK_EVENTS.labels(source, "new").inc(len(accepted.new))
+    WEBHOOK_EVENTS.labels(source, "duplicate").inc(accepted.duplicates)
     return {
         "accepted": len(accepted.ids),
         "new": len(accepted.new),

@@ -180,7 +180,6 @@ class Inbox:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        Base.metadata.create_all(store.engine, tables=[cast(Table, InboxRecord.__table__)])
 
     # ---------------------------------------------------------------- accepting
 

@@ -19,7 +19,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from sqlalchemy import Boolean, Integer, String, Table, Text, insert, select, update
+from sqlalchemy import Boolean, Integer, String, Text, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -217,7 +217,6 @@ class RepDirectory:
         with argon2-cffi's recommended parameters."""
         self.store = store
         self.hasher = hasher or PasswordHasher()
-        Base.metadata.create_all(store.engine, tables=[cast(Table, t) for t in TABLES])
 
     @cached_property
     def _dummy_hash(self) -> str:

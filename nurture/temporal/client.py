@@ -9,20 +9,45 @@ import sys
 import time
 from pathlib import Path
 
-from temporalio.client import Client
+from temporalio.client import Client, TLSConfig
+from temporalio.runtime import Runtime
 
 from nurture.settings import Settings
 from nurture.temporal import visibility
 from nurture.temporal.codec import data_converter
 
 
-async def connect(settings: Settings) -> Client:
-    """A client that speaks pydantic models and encrypts every payload (the one way nurture
-    connects to Temporal)."""
+async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
+    """A client that speaks pydantic models and encrypts every payload, to any cluster (TLS and
+    API key per settings); ``runtime``: the worker's, with its metrics (temporal/telemetry.py)."""
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=data_converter(settings),
+        tls=tls_config(settings),
+        api_key=settings.temporal_api_key,
+        runtime=runtime,
+    )
+
+
+def tls_config(settings: Settings) -> TLSConfig | bool:
+    """TLS to the frontend: a client certificate (mTLS), a private CA, or plain server TLS
+    (Temporal Cloud with an API key); ``False`` for a local dev server."""
+    cert, key = settings.temporal_tls_cert, settings.temporal_tls_key
+    if (cert is None) != (key is None):
+        raise ValueError("set both NURTURE_TEMPORAL_TLS_CERT and NURTURE_TEMPORAL_TLS_KEY (mTLS)")
+    wanted = settings.temporal_tls
+    if wanted is None:
+        wanted = bool(cert or settings.temporal_api_key or settings.temporal_tls_ca)
+    if not wanted:
+        return False
+    return TLSConfig(
+        client_cert=cert.read_bytes() if cert else None,
+        client_private_key=key.read_bytes() if key else None,
+        server_root_ca_cert=(
+            settings.temporal_tls_ca.read_bytes() if settings.temporal_tls_ca else None
+        ),
+        domain=settings.temporal_tls_server_name,
     )
 
 

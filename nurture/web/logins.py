@@ -20,9 +20,9 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal, cast
+from typing import Literal
 
-from sqlalchemy import Index, Integer, String, Table, delete, func, select
+from sqlalchemy import Index, Integer, String, delete, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Mapped, Session, mapped_column
 
 from nurture.settings import Settings
@@ -99,7 +99,6 @@ class LoginThrottle:
         self.per_ip = per_ip
         self.window = window
         self.clock = clock
-        Base.metadata.create_all(store.engine, tables=[cast(Table, LoginFailureRow.__table__)])
 
     @classmethod
     def from_settings(

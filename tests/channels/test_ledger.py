@@ -51,6 +51,12 @@ class Fake(ProviderChannel[str]):
         return self.decision
 
 
+@pytest.fixture
+def store(any_store: Store) -> Store:
+    """The ledger on SQLite and PostgreSQL."""
+    return any_store
+
+
 def fail(exc: Exception) -> Callable[[], str]:
     def step() -> str:
         raise exc

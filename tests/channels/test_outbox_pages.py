@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from nurture.app import create_app
+from nurture.schema import StoreBehind
 from nurture.settings import Settings
 from nurture.store import Store
 from tests.web.staff import add_staff, log_in
@@ -44,7 +45,7 @@ def add(store: Store, touch_id: str, minutes: int, **over: Any) -> None:
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(f"sqlite:///{tmp_path / 'nurture.db'}")
+    s = Store(f"sqlite:///{tmp_path / 'nurture.db'}", upgrade=True)
     add(
         s,
         EMAIL_ID,
@@ -166,7 +167,7 @@ def test_filters(client: TestClient) -> None:
 
 
 def test_empty_state(tmp_path: Path) -> None:
-    empty = Store(f"sqlite:///{tmp_path / 'empty' / 'nurture.db'}")
+    empty = Store(f"sqlite:///{tmp_path / 'empty' / 'nurture.db'}", upgrade=True)
     add_staff(empty, "ada.admin", "admin")
     with TestClient(create_app(settings=Settings(data_dir=tmp_path), store=empty)) as c:
         log_in(c, "ada.admin")
@@ -176,7 +177,7 @@ def test_empty_state(tmp_path: Path) -> None:
 
 
 def test_paging(tmp_path: Path) -> None:
-    s = Store(f"sqlite:///{tmp_path / 'paging.db'}")
+    s = Store(f"sqlite:///{tmp_path / 'paging.db'}", upgrade=True)
     for i in range(120):
         add(s, f"LP:t{i:03d}", i, lead_id="LP")
     add_staff(s, "ada.admin", "admin")
@@ -259,9 +260,15 @@ def test_api_outbox(client: TestClient) -> None:
 
 
 def test_default_store_from_settings(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path / "data", database_url=None)
+    settings = Settings(data_dir=tmp_path / "data", database_url=None, db_upgrade=True)
     with TestClient(create_app(settings=settings)) as c:
         add_staff(c.app.state.store, "ada.admin", "admin")  # type: ignore[attr-defined]
         log_in(c, "ada.admin")
         assert c.get("/api/outbox").json() == []
     assert (tmp_path / "data" / "nurture.db").exists()
+
+
+def test_a_store_behind_refuses_to_start_the_app(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data", database_url=None)
+    with pytest.raises(StoreBehind, match="run `nurture db upgrade`"):
+        create_app(settings=settings)

@@ -157,7 +157,7 @@ def test_the_cli_refuses_sendgrid_without_a_notice_sender(
 def test_deliver_touch_renders_sends_once_and_returns_the_ledger_after(
     tmp_path: Path, stub: ProviderStub
 ) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'ledger.db'}")
+    store = Store(f"sqlite:///{tmp_path / 'ledger.db'}", upgrade=True)
     settings = Settings(sendgrid_api_key="SG.key", sendgrid_host=stub.url)
     activities = TouchActivities(
         store, FIXTURE_TEMPLATES, FIXTURE_CADENCES, build_channels(settings, store)

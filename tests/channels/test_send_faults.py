@@ -190,7 +190,7 @@ async def test_killed_workers_never_send_a_touch_twice(
     with ProviderStub() as stub:
         stub.hold = HOLD
         env = worker_env(stub, dev_env, tmp_path, queue)
-        ledger = Store(env["NURTURE_DATABASE_URL"])
+        ledger = Store(env["NURTURE_DATABASE_URL"], upgrade=True)
         async with workers(env, log) as running:
             report = await enroll_many(
                 dev_env.client, [(1, lead) for lead in leads], [fixture_cadence("quick")], queue

@@ -1,4 +1,4 @@
-"""The SQL store: the touch ledger on a SQLite file."""
+"""The SQL store: the touch ledger on a SQLite file and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -44,8 +44,9 @@ def touch_fields(
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'nested' / 'dir' / 'nurture.db'}"
+def db_url(store_url: str) -> str:
+    """A fresh store's URL, on SQLite and on PostgreSQL."""
+    return store_url
 
 
 @pytest.fixture
@@ -55,7 +56,8 @@ def store(db_url: str) -> Any:
     s.close()
 
 
-def test_creates_folder_and_uses_wal(store: Store, tmp_path: Path) -> None:
+def test_creates_folder_and_uses_wal(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'nested' / 'dir' / 'nurture.db'}", upgrade=True)
     assert (tmp_path / "nested" / "dir" / "nurture.db").exists()
     with store.engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
@@ -174,7 +176,6 @@ def _record_in_process(url: str, i: int, barrier: Any, out: Any) -> None:
 
 
 def test_race_processes_one_row(db_url: str) -> None:
-    Store(db_url).close()  # create the schema first
     ctx = multiprocessing.get_context("spawn")
     n = 4
     barrier = ctx.Barrier(n)

@@ -160,7 +160,7 @@ async def desk(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[De
     """Reps ann, bob (round robin, always at work) and manager max on a fresh queue; a worker."""
     tag = f"t{uuid.uuid4().hex[:6]}"
     queue = f"{tag}-desk"
-    store = Store(f"sqlite:///{tmp_path / 'desk.db'}")
+    store = Store(f"sqlite:///{tmp_path / 'desk.db'}", upgrade=True)
     directory = RepDirectory(store, hasher=FAST_HASHER)
     directory.save_team(Team(queue=queue, name="Test desk", manager=f"{tag}-max"))
     for short, role in (("ann", "rep"), ("bob", "rep"), ("max", "manager")):

@@ -150,7 +150,7 @@ def desk() -> FakeDesk:
 
 @pytest.fixture
 def client(tmp_path: Path, desk: FakeDesk) -> Iterator[TestClient]:
-    store = Store(f"sqlite:///{tmp_path / 'nurture.db'}")
+    store = Store(f"sqlite:///{tmp_path / 'nurture.db'}", upgrade=True)
     settings = Settings(data_dir=tmp_path, session_secret="s" * 40)
     app = create_app(settings=settings, store=store)
     directory = RepDirectory(store, hasher=PasswordHasher(time_cost=1, memory_cost=1024))

@@ -55,6 +55,12 @@ def item(event_id: str = "e1", **over: Any) -> InboxItem:
 
 
 @pytest.fixture
+def store(any_store: Store) -> Store:
+    """On SQLite and PostgreSQL."""
+    return any_store
+
+
+@pytest.fixture
 def inbox(store: Store) -> Inbox:
     return Inbox(store)
 

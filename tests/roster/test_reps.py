@@ -24,8 +24,9 @@ FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
 @pytest.fixture
-def directory(tmp_path: Path) -> RepDirectory:
-    return RepDirectory(Store(f"sqlite:///{tmp_path / 'desk.db'}"), hasher=FAST)
+def directory(any_store: Store) -> RepDirectory:
+    """On SQLite and PostgreSQL."""
+    return RepDirectory(any_store, hasher=FAST)
 
 
 def rep(username: str, queue: str = "sdr", **over: object) -> Rep:
@@ -151,7 +152,7 @@ def test_old_hashes_are_upgraded_at_login(directory: RepDirectory, tmp_path: Pat
 
 
 def test_the_default_hasher_is_argon2id(tmp_path: Path) -> None:
-    slow = RepDirectory(Store(f"sqlite:///{tmp_path / 'slow.db'}"))
+    slow = RepDirectory(Store(f"sqlite:///{tmp_path / 'slow.db'}", upgrade=True))
     assert slow.hasher.hash("x" * 12).startswith("$argon2id$")
 
 
@@ -188,12 +189,11 @@ def test_round_robin_prefers_reps_at_work(directory: RepDirectory) -> None:
     }
 
 
-def test_round_robin_is_fair_under_concurrent_callers(tmp_path: Path) -> None:
+def test_round_robin_is_fair_under_concurrent_callers(store_url: str) -> None:
     """Threads on two directories (as two worker processes would be) share one cursor: every
     turn goes to exactly one caller, so each rep gets the same number of tasks."""
-    url = f"sqlite:///{tmp_path / 'shared.db'}"
-    first = RepDirectory(Store(url), hasher=FAST)
-    second = RepDirectory(Store(url), hasher=FAST)
+    first = RepDirectory(Store(store_url), hasher=FAST)
+    second = RepDirectory(Store(store_url), hasher=FAST)
     for name in ("ann", "bob", "cy"):
         first.add(rep(name))
     start = threading.Barrier(8)

@@ -27,7 +27,7 @@ def app(tmp_path: Path) -> FastAPI:
     settings = Settings(
         data_dir=tmp_path, session_secret="s" * 40, codec_keys=f"{NEW},{OLD}", codec_token=TOKEN
     )
-    app = create_app(settings, Store(f"sqlite:///{tmp_path / 'nurture.db'}"))
+    app = create_app(settings, Store(f"sqlite:///{tmp_path / 'nurture.db'}", upgrade=True))
     add_staff(app.state.store, "mo", "manager")
     add_staff(app.state.store, "rita", "rep", "sales", "marketing")
     return app

@@ -27,6 +27,7 @@ OPEN = (
     re.compile(r"^/twilio/voicemail/"),
     re.compile(r"^/events$"),
     re.compile(r"^/healthz$"),
+    re.compile(r"^/readyz$"),
     re.compile(r"^/desk/login$"),
 )
 OPEN_MOUNTS = {"/static"}
@@ -34,8 +35,10 @@ OPEN_MOUNTS = {"/static"}
 
 @pytest.fixture
 def app(tmp_path: Path) -> FastAPI:
-    store = Store(f"sqlite:///{tmp_path / 'nurture.db'}")
-    return create_app(Settings(data_dir=tmp_path, session_secret="s" * 40), store)
+    store = Store(f"sqlite:///{tmp_path / 'nurture.db'}", upgrade=True)
+    # Every optional route switched on (metrics need their token), so each is walked.
+    settings = Settings(data_dir=tmp_path, session_secret="s" * 40, metrics_token="m" * 32)
+    return create_app(settings, store)
 
 
 def all_routes(app: FastAPI) -> Iterator[tuple[str, set[str] | None, bool]]:

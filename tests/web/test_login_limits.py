@@ -142,7 +142,9 @@ def test_failures_leave_the_window(web: TestClient, clock: Clock) -> None:
 def test_the_limit_survives_a_restart(web: TestClient, clock: Clock, tmp_path: Path) -> None:
     fail(web, "ann", 5)
     settings = Settings(data_dir=tmp_path, session_secret="s" * 40)
-    again = create_app(settings=settings, store=Store(f"sqlite:///{tmp_path / 'nurture.db'}"))
+    again = create_app(
+        settings=settings, store=Store(f"sqlite:///{tmp_path / 'nurture.db'}", upgrade=True)
+    )
     again.state.login_throttle = LoginThrottle.from_settings(
         again.state.store, settings, clock=clock
     )
@@ -158,7 +160,9 @@ def test_the_limits_come_from_the_settings(tmp_path: Path) -> None:
         login_failures_per_user=2,
         login_window_minutes=1,
     )
-    app = create_app(settings=settings, store=Store(f"sqlite:///{tmp_path / 'other.db'}"))
+    app = create_app(
+        settings=settings, store=Store(f"sqlite:///{tmp_path / 'other.db'}", upgrade=True)
+    )
     with TestClient(app) as other:
         fail(other, "nobody", 2)
         r = attempt(other, "nobody")

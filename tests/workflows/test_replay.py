@@ -203,7 +203,7 @@ async def _record() -> None:
     ) as env:
         await register_search_attributes(env.client)
         with TemporaryDirectory() as tmp:
-            store = Store(f"sqlite:///{tmp}/o.db")
+            store = Store(f"sqlite:///{tmp}/o.db", upgrade=True)
             async with running_worker(env.client, store) as settings:
                 recorded = {
                     "drip-engaged": await engaged_journey(env, settings, "L-saved"),

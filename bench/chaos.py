@@ -1,0 +1,362 @@
+"""Chaos at scale: journeys on a dev server (a SQLite file) while the worker is killed -9 at
+random and the dev server is restarted; every touch must reach its provider exactly once.
+
+Providers are the counting stand-in (``tests/channels/stub.py``: SendGrid, Twilio, Lob on
+loopback). After each kill the orphaned ``deliver_touch`` attempts get a short start-to-close
+timeout (else Temporal waits the workflow's two minutes before retrying them). SendGrid cannot be
+asked whether it got a message: a touch whose worker died between the ledger's claim and
+SendGrid's answer is ``unknown`` in the ledger and never resent; those are counted apart (reached
+SendGrid once, or never). Prints the counts; exits 1 when a touch was sent twice, an expected
+touch never reached a provider outside SendGrid's unknown window, or a journey did not finish.
+
+    .venv/bin/python -m bench.chaos --leads 1000 --kills 10     # the full run
+    .venv/bin/python -m bench.chaos --leads 30 --kills 3        # what make test runs (reduced)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from google.protobuf.duration_pb2 import Duration
+from google.protobuf.field_mask_pb2 import FieldMask
+from temporalio.api.activity.v1 import ActivityOptions
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import (
+    ResetStickyTaskQueueRequest,
+    UpdateActivityOptionsRequest,
+)
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from nurture.cadence.model import Cadence, parse_cadence
+from nurture.lead import Lead, PostalAddress
+from nurture.leads.enrollment import enroll_many
+from nurture.settings import Settings
+from nurture.store import Store
+from nurture.temporal.client import start_dev_server
+from nurture.temporal.telemetry import free_loopback_port
+from tests.channels.stub import ProviderStub
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures"
+#: Each touch's first request is answered this late: a kill can land while a provider holds it.
+HOLD = 0.3
+
+
+def chaos_cadence(wait: float) -> Cadence:
+    """An email, an SMS and a letter ``wait`` seconds apart (UTC, open 24/7, no jitter)."""
+    days = ", ".join(
+        f'{d}: "00:00-24:00"' for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    )
+    text = f"""name: chaos
+version: 1
+audience: {{segments: [chaos]}}
+sender: {{name: Test Sender, email: sender@example.com}}
+calendar:
+  timezone: UTC
+  business_hours: {{{days}}}
+  jitter_minutes: 0
+steps:
+  - id: hello
+    email: {{template: hello}}
+  - wait: {{seconds: {wait}}}
+  - id: nudge
+    sms: {{template: nudge}}
+  - wait: {{seconds: {wait}}}
+  - id: letter
+    direct_mail: {{template: letter}}
+"""
+    return parse_cadence(text, "chaos.yaml")
+
+
+def chaos_lead(n: int) -> Lead:
+    address = PostalAddress(line1="1 Main St", city="Springfield", state="IL", postal_code="62701")
+    return Lead.from_input(
+        {
+            "id": f"C{n:05d}",
+            "email": f"c{n:05d}@example.com",
+            "phone": "+14155550123",
+            "first_name": "Ann",
+            "company": "Acme",
+            "segment": "chaos",
+            "address": address,
+        }
+    )
+
+
+@dataclass
+class ChaosReport:
+    """What the run did and what reached the providers."""
+
+    leads: int
+    finished: int = 0
+    kills: list[float] = field(default_factory=list)
+    server_restarts: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+    expected: Counter[str] = field(default_factory=Counter)  # by provider
+    exactly_once: Counter[str] = field(default_factory=Counter)
+    twice_or_more: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    unknown_reached: int = 0  # SendGrid "unknown" touches the stand-in got once
+    unknown_never: int = 0  # SendGrid "unknown" touches that never reached it
+    requests: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def ok(self) -> bool:
+        """Every journey finished, no touch twice, none missing outside the unknown window."""
+        return self.finished == self.leads and not self.twice_or_more and not self.missing
+
+    def lines(self) -> list[str]:
+        """The counts, for people."""
+        expected = sum(self.expected.values())
+        return [
+            f"leads {self.leads}, finished {self.finished}, in {self.seconds:.1f} s",
+            f"worker kill -9: {len(self.kills)} at {self.kills} s; dev server restarts: "
+            f"{len(self.server_restarts)} at {self.server_restarts} s",
+            f"expected touches {expected} ({dict(self.expected)}); exactly once "
+            f"{sum(self.exactly_once.values())} ({dict(self.exactly_once)})",
+            f"sent twice or more: {len(self.twice_or_more)}; missing: {len(self.missing)}",
+            f"SendGrid unknown window (never resent): {self.unknown_reached} reached SendGrid "
+            f"once, {self.unknown_never} never did",
+            f"provider requests: {dict(self.requests)}",
+        ]
+
+
+class Processes:
+    """The worker and dev server subprocesses this run started (and only those)."""
+
+    def __init__(self, settings: Settings, env: dict[str, str], log: Path) -> None:
+        self.settings, self.env, self.log = settings, env, log
+        self.worker: subprocess.Popen[bytes] | None = None
+        self.server: subprocess.Popen[bytes] | None = None
+
+    def start_server(self) -> None:
+        self.server = start_dev_server(self.settings, log=self.log.with_name("temporal.log"))
+
+    def stop_server(self) -> None:
+        if self.server is not None and self.server.poll() is None:
+            self.server.terminate()
+            self.server.wait(timeout=60)
+
+    def start_worker(self) -> None:
+        with self.log.open("ab") as out:
+            self.worker = subprocess.Popen(
+                [sys.executable, "worker.py"],
+                cwd=ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+
+    def kill_worker(self) -> None:
+        if self.worker is not None and self.worker.poll() is None:
+            self.worker.kill()  # SIGKILL: no cleanup, nothing reported to Temporal
+            self.worker.wait(timeout=30)
+
+    def stop(self) -> None:
+        self.kill_worker()
+        self.stop_server()
+
+
+def worker_env(settings: Settings, stub: ProviderStub, threads: int) -> dict[str, str]:
+    """The worker subprocess's environment: the dev server, the store, the stand-in providers."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NURTURE_", "TWILIO_"))}
+    env.update(
+        NURTURE_TEMPORAL_ADDRESS=settings.temporal_address,
+        NURTURE_TASK_QUEUE=settings.task_queue,
+        NURTURE_DATA_DIR=str(settings.data_dir),
+        NURTURE_DATABASE_URL=settings.store_url,
+        NURTURE_DB_UPGRADE="true",
+        NURTURE_TEMPLATES_DIR=str(FIXTURES / "templates"),
+        NURTURE_CADENCES_DIR=str(FIXTURES / "cadences"),
+        NURTURE_SENDGRID_API_KEY="SG.chaos",
+        NURTURE_SENDGRID_HOST=stub.url,
+        NURTURE_NOTICE_FROM="handoffs@example.com",
+        NURTURE_TWILIO_ACCOUNT_SID="AC" + "0" * 32,
+        NURTURE_TWILIO_AUTH_TOKEN="token",
+        NURTURE_TWILIO_FROM="+14155550100",
+        NURTURE_TWILIO_API_BASE=stub.url,
+        NURTURE_LOB_API_KEY="test_chaos",
+        NURTURE_LOB_HOST=stub.url,
+        NURTURE_LOB_FROM_ADDRESS="adr_chaos1",
+        PYTHONDONTWRITEBYTECODE="1",
+    )
+    return env
+
+
+async def hurry_orphans(client: Client, query: str, timeout_s: int = 3) -> int:
+    """After a kill: the journeys' next workflow tasks go to the shared queue, and orphaned
+    ``deliver_touch`` attempts get a short start-to-close timeout (Temporal retries them soon)."""
+    hurried = 0
+    async for listed in client.list_workflows(query):
+        description = await client.get_workflow_handle(listed.id).describe()
+        execution = WorkflowExecution(workflow_id=listed.id, run_id=description.run_id)
+        await client.workflow_service.reset_sticky_task_queue(
+            ResetStickyTaskQueueRequest(namespace=client.namespace, execution=execution)
+        )
+        for pending in description.raw_description.pending_activities:
+            if pending.activity_type.name != "deliver_touch":
+                continue
+            await client.workflow_service.update_activity_options(
+                UpdateActivityOptionsRequest(
+                    namespace=client.namespace,
+                    execution=execution,
+                    id=pending.activity_id,
+                    activity_options=ActivityOptions(
+                        start_to_close_timeout=Duration(seconds=timeout_s)
+                    ),
+                    update_mask=FieldMask(paths=["start_to_close_timeout"]),
+                )
+            )
+            hurried += 1
+    return hurried
+
+
+async def retrying(what: str, call, attempts: int = 60):  # type: ignore[no-untyped-def]
+    """Retry a Temporal call while the dev server restarts."""
+    for attempt in range(attempts):
+        try:
+            return await call()
+        except Exception:
+            if attempt == attempts - 1:
+                raise
+            await asyncio.sleep(0.5)
+    raise AssertionError(what)
+
+
+async def run_chaos(
+    *,
+    leads: int,
+    kills: int,
+    server_restarts: int = 1,
+    wait: float = 2.0,
+    seed: int = 14,
+    timeout: float = 600,
+    threads: int = 16,
+) -> ChaosReport:
+    """The whole run in a temporary directory; returns the counts."""
+    rng = random.Random(seed)
+    report = ChaosReport(leads=leads)
+    began = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="nurture-chaos-") as tmp, ProviderStub() as stub:
+        stub.hold = HOLD
+        settings = Settings(
+            temporal_address=f"127.0.0.1:{free_loopback_port()}",
+            ui_port=free_loopback_port(),
+            data_dir=Path(tmp),
+            task_queue="chaos",
+        )
+        processes = Processes(settings, worker_env(settings, stub, threads), Path(tmp) / "w.log")
+        running_query = "TaskQueue = 'chaos' AND ExecutionStatus = 'Running'"
+        try:
+            processes.start_server()
+            client = await Client.connect(
+                settings.temporal_address, data_converter=pydantic_data_converter
+            )
+            processes.start_worker()
+            people = [(n + 2, chaos_lead(n)) for n in range(leads)]
+            enrolled = await enroll_many(client, people, [chaos_cadence(wait)], "chaos")
+            if len(enrolled.started) != leads:
+                raise RuntimeError(f"enrolment failed: {enrolled}")
+            restart_at = sorted(rng.sample(range(1, kills + 1), min(server_restarts, kills)))
+            for number in range(1, kills + 1):
+                await asyncio.sleep(rng.uniform(0.5, 2.0))
+                processes.kill_worker()
+                report.kills.append(round(time.monotonic() - began, 1))
+                if number in restart_at:
+                    processes.stop_server()
+                    processes.start_server()
+                    report.server_restarts.append(round(time.monotonic() - began, 1))
+                processes.start_worker()
+                await retrying("hurry", lambda: hurry_orphans(client, running_query))
+            deadline = time.monotonic() + timeout
+            while True:
+                left = await retrying("count", lambda: client.count_workflows(running_query))
+                if left.count == 0:
+                    break
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{left.count} journeys still running after {timeout} s")
+                await asyncio.sleep(1)
+            done = await client.count_workflows(
+                "TaskQueue = 'chaos' AND ExecutionStatus = 'Completed'"
+            )
+            report.finished = done.count
+        finally:
+            processes.stop()
+        report.seconds = time.monotonic() - began
+        _count(report, stub, Store(settings.store_url), leads)
+    return report
+
+
+def _count(report: ChaosReport, stub: ProviderStub, ledger: Store, leads: int) -> None:
+    rows = {row.touch_id: row for row in ledger.list_touches(limit=10 * leads + 100)}
+    ledger.close()
+    emails = Counter(r.touch_id for r in stub.creates("/v3/mail/send"))
+    texts = Counter(r.touch_id for r in stub.creates("/2010-04-01/"))
+    report.requests.update(
+        sendgrid=sum(emails.values()), twilio=sum(texts.values()), lob=len(stub.creates("/letters"))
+    )
+    for touch_id, row in rows.items():
+        report.expected[row.provider] += 1
+        if row.provider == "sendgrid":
+            times = emails.get(touch_id, 0)
+            if row.status == "unknown":
+                report.unknown_reached += times == 1
+                report.unknown_never += times == 0
+                if times > 1:
+                    report.twice_or_more.append(touch_id)
+                continue
+        elif row.provider == "twilio":
+            times = texts.get(touch_id, 0)
+        elif row.provider == "lob":
+            times = 1 if touch_id in stub.lob_pieces else 0  # one piece per idempotency key
+        else:
+            report.missing.append(f"{touch_id} ({row.provider}, {row.status})")
+            continue
+        if times == 1 and row.status == "sent":
+            report.exactly_once[row.provider] += 1
+        elif times > 1:
+            report.twice_or_more.append(touch_id)
+        else:
+            report.missing.append(f"{touch_id} ({row.provider}, {row.status}, {times}x)")
+    expected_total = 3 * leads
+    if len(rows) != expected_total:
+        report.missing.append(f"{expected_total - len(rows)} touches never in the ledger")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--leads", type=int, default=1000)
+    parser.add_argument("--kills", type=int, default=10)
+    parser.add_argument("--server-restarts", type=int, default=1)
+    parser.add_argument("--wait", type=float, default=2.0, help="seconds between touches")
+    parser.add_argument("--seed", type=int, default=14)
+    args = parser.parse_args()
+    report = asyncio.run(
+        run_chaos(
+            leads=args.leads,
+            kills=args.kills,
+            server_restarts=args.server_restarts,
+            wait=args.wait,
+            seed=args.seed,
+        )
+    )
+    print("\n".join(report.lines()))
+    sys.exit(0 if report.ok else 1)
+
+
+if __name__ == "__main__":
+    main()
