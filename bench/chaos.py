@@ -41,6 +41,7 @@ from temporalio.api.workflowservice.v1 import (
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+from bench.harness import awake_zone
 from nurture.cadence.model import Cadence, parse_cadence
 from nurture.lead import Lead, PostalAddress
 from nurture.leads.enrollment import enroll_many
@@ -93,6 +94,7 @@ def chaos_lead(n: int) -> Lead:
             "company": "Acme",
             "segment": "chaos",
             "address": address,
+            "timezone": awake_zone(),
         }
     )
 

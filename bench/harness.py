@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn, TypeVar
 
@@ -27,6 +28,18 @@ from nurture.temporal.codec import data_converter, new_key
 
 ROOT = Path(__file__).resolve().parents[1]
 T = TypeVar("T")
+
+
+def awake_zone(now: datetime | None = None) -> str:
+    """A fixed-offset IANA zone where it is early afternoon now.
+
+    Real-clock runs (dev server, chaos) text and call their leads, which the law allows only
+    between 08:00 and 21:00 local time: a lead in this zone is reachable for the next hours
+    whatever time the run starts.
+    """
+    hour = (now or datetime.now(UTC)).hour
+    offset = (13 - hour + 12) % 24 - 12  # local = UTC + offset, offset in -12..+11
+    return "UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"  # POSIX signs are inverted
 
 
 @contextlib.asynccontextmanager

@@ -4,6 +4,7 @@ dashboard (deploy/grafana) names a metric that exists; JSON logs carry no person
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -27,6 +28,7 @@ from tests.conftest import (
     FIXTURE_CADENCES,
     FIXTURE_TEMPLATES,
     ROOT,
+    TEST_CODEC_KEYS,
     dev_server,
     fixture_cadence,
     make_lead,
@@ -81,6 +83,7 @@ async def test_the_worker_serves_sdk_and_product_metrics_and_the_dashboard_names
         NURTURE_WORKER_METRICS_PORT=str(port),
         NURTURE_WORKER_METRICS_HOST="127.0.0.1",
         NURTURE_LOG_FORMAT="json",
+        NURTURE_CODEC_KEYS=TEST_CODEC_KEYS,  # the test's client encrypts with it
     )
     log = tmp_path / "worker.log"
     lead = make_lead("M1", segment="quick", email="dana.secret@example.com")
@@ -91,7 +94,7 @@ async def test_the_worker_serves_sdk_and_product_metrics_and_the_dashboard_names
     try:
         report = await enroll_many(dev_env.client, [(1, lead)], [fixture_cadence("quick")], queue)
         assert len(report.started) == 1, log.read_text()
-        await journey_handle(dev_env.client, lead.id).result()
+        await asyncio.wait_for(journey_handle(dev_env.client, lead.id).result(), 120)
         deadline = time.monotonic() + 30
         while True:  # the SDK exports on its own schedule
             names = sample_names(scrape(port))
