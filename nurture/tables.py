@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import MetaData
 
 from nurture.inbox.store import InboxRecord
-from nurture.journeylog.store import JourneyLogRow
+from nurture.journeylog.store import JourneyLeadRow, JourneyLogRow
 from nurture.roster.assignments import AssignmentRecord
 from nurture.roster.reps import RepRow, RoundRobinRow, TeamRow
 from nurture.store import Base, TouchRecord
@@ -27,6 +27,7 @@ ALL: tuple[type[Base], ...] = (
     RoundRobinRow,
     LoginFailureRow,
     JourneyLogRow,
+    JourneyLeadRow,
 )
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from nurture.cadence.steps import step_kind
 from nurture.journey.state import Journey, Milestone
 
 __all__ = ["KINDS", "Milestone", "emit", "enable", "finished", "take", "written"]
@@ -47,6 +48,39 @@ KINDS = (
     "opted_out",
     "finished",
 )
+
+
+#: The channel an event's kind belongs to (``email.click`` -> email).
+EVENT_CHANNELS = {
+    "email": "email",
+    "call": "call",
+    "voicemail": "voicemail",
+    "sms": "sms",
+    "mail": "direct_mail",
+}
+
+
+def touch_step(touch_id: str | None) -> str | None:
+    """The step id inside a touch id (``<lead>:<cadence>:v1:e1:c1:<step>[#visit]``)."""
+    if not touch_id or touch_id.count(":") < 5:
+        return None
+    return touch_id.rsplit(":", 1)[-1].split("#")[0][:100]
+
+
+def touch_variant(journey: Journey, touch_id: str | None) -> str | None:
+    """The template of the touch's step, when the touch belongs to the journey's cadence."""
+    step = touch_step(touch_id)
+    parts = (touch_id or "").split(":")
+    cadence = journey.cadence
+    if step is None or len(parts) < 6 or parts[-5] != cadence.name:
+        return None
+    index = cadence.step_index.get(step)
+    if index is None:
+        return None
+    step_model = cadence.steps[index]
+    params = getattr(step_model, step_kind(step_model), None)
+    template = getattr(params, "template", None) or getattr(params, "script", None)
+    return template if isinstance(template, str) else None
 
 
 def enable(journey: Journey, chain: str, now: datetime, *, fresh: bool) -> None:

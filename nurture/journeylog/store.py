@@ -14,12 +14,14 @@ from typing import Any, cast
 from sqlalchemy import Float, Index, Integer, String, Table, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from nurture.journey.milestones import Milestone
+from nurture.journey.state import Milestone
+from nurture.journeylog import summary
+from nurture.journeylog.summary import JourneyLeadRow
 from nurture.store import Base, Store, UTCDateTime
 
-__all__ = ["JourneyLog", "JourneyLogRow"]
+__all__ = ["JourneyLeadRow", "JourneyLog", "JourneyLogRow"]
 
 #: Rows per INSERT statement (SQLite allows 32,766 bound parameters; 19 columns a row).
 CHUNK = 500
@@ -64,7 +66,8 @@ class JourneyLog:
         self.store = store
 
     def record(self, milestones: Sequence[Milestone]) -> int:
-        """Insert the milestones not already there; returns how many were new."""
+        """Insert the milestones not already there and fold the new ones into their leads'
+        summaries, in one transaction; returns how many were new."""
         rows = [m.model_dump() for m in milestones]
         if not rows:
             return 0
@@ -73,25 +76,33 @@ class JourneyLog:
         if dialect not in ("sqlite", "postgresql"):
             return sum(self._insert_one(table, row) for row in rows)
         dialect_insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
-        new = 0
         with self.store.session() as session, session.begin():
+            keys: set[str] = set()
             for start in range(0, len(rows), CHUNK):
                 statement = (
                     dialect_insert(table)
                     .values(rows[start : start + CHUNK])
                     .on_conflict_do_nothing(index_elements=["key"])
-                    .returning(table.c.id)
+                    .returning(table.c.key)
                 )
-                new += len(list(session.scalars(statement)))
-        return new
+                keys.update(session.scalars(statement))
+            new = [row for row in rows if row["key"] in keys]
+            _summarise(session, new)
+        return len(new)
 
     def _insert_one(self, table: Table, row: dict[str, Any]) -> bool:
         try:
             with self.store.session() as session, session.begin():
                 session.execute(insert(table).values(row))
+                _summarise(session, [row])
         except IntegrityError:
             return False
         return True
+
+    def summaries(self) -> list[JourneyLeadRow]:
+        """Every lead's summary."""
+        with self.store.session() as session:
+            return list(session.scalars(select(JourneyLeadRow).order_by(JourneyLeadRow.lead_id)))
 
     def rows(self, lead_id: str | None = None) -> list[JourneyLogRow]:
         """Every row (of one lead), in the order written."""
@@ -100,3 +111,32 @@ class JourneyLog:
             query = query.where(JourneyLogRow.lead_id == lead_id)
         with self.store.session() as session:
             return list(session.scalars(query))
+
+
+def _summarise(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Fold new milestones into their leads' ``journey_leads`` rows (in the caller's
+    transaction, so the summary never disagrees with the log)."""
+    if not rows:
+        return
+    lead_ids = sorted({row["lead_id"] for row in rows})
+    found: dict[str, JourneyLeadRow] = {}
+    for start in range(0, len(lead_ids), CHUNK):
+        query = select(JourneyLeadRow).where(
+            JourneyLeadRow.lead_id.in_(lead_ids[start : start + CHUNK])
+        )
+        found.update((r.lead_id, r) for r in session.scalars(query))
+    columns = [c.name for c in JourneyLeadRow.__table__.columns]
+    values = {
+        lead: {c: getattr(found[lead], c) for c in columns}
+        if lead in found
+        else summary.empty(lead)
+        for lead in lead_ids
+    }
+    for row in rows:
+        summary.apply(values[row["lead_id"]], row)
+    for lead, fields in values.items():
+        if lead in found:
+            for column, value in fields.items():
+                setattr(found[lead], column, value)
+        else:
+            session.add(JourneyLeadRow(**fields))

@@ -1,4 +1,5 @@
-"""The journey log: every milestone of every journey, once (``journey_log``).
+"""The journey log: every milestone of every journey, once (``journey_log``), and one summary
+row per lead kept current as milestones arrive (``journey_leads``).
 
 Revision ID: 0003_journey_log
 Revises: 0002
@@ -45,10 +46,53 @@ def upgrade() -> None:
     op.create_index("ix_journey_log_kind_at", "journey_log", ["kind", "at"], unique=False)
     op.create_index("ix_journey_log_lead_at", "journey_log", ["lead_id", "at"], unique=False)
     op.create_index("ix_journey_log_touch", "journey_log", ["touch_id"], unique=False)
+    stamp = sa.DateTime(timezone=True)
+    op.create_table(
+        "journey_leads",
+        sa.Column("lead_id", sa.String(length=255), nullable=False),
+        sa.Column("cadence", sa.String(length=100), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("segment", sa.String(length=100), nullable=False),
+        sa.Column("source", sa.String(length=100), nullable=False),
+        *(
+            sa.Column(f"{name}_at", stamp, nullable=True)
+            for name in (
+                "enrolled",
+                "touched",
+                "engaged",
+                "sales_ready",
+                "accepted",
+                "opportunity",
+                "won",
+                "lost",
+                "recycled",
+                "opted_out",
+                "finished",
+            )
+        ),
+        sa.Column("amount", sa.Float(), nullable=True),
+        sa.Column("reason", sa.String(length=200), nullable=True),
+        *(
+            sa.Column(name, sa.Integer(), nullable=False)
+            for name in (
+                "touches",
+                "emails",
+                "sms",
+                "voicemails",
+                "letters",
+                "calls",
+                "tasks_worked",
+            )
+        ),
+        sa.PrimaryKeyConstraint("lead_id"),
+    )
+    op.create_index("ix_journey_leads_enrolled", "journey_leads", ["enrolled_at"], unique=False)
 
 
 def downgrade() -> None:
     """Revert this revision."""
+    op.drop_index("ix_journey_leads_enrolled", table_name="journey_leads")
+    op.drop_table("journey_leads")
     op.drop_index("ix_journey_log_touch", table_name="journey_log")
     op.drop_index("ix_journey_log_lead_at", table_name="journey_log")
     op.drop_index("ix_journey_log_kind_at", table_name="journey_log")
