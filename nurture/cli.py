@@ -19,6 +19,7 @@ from rich.table import Table
 from nurture.console import console, err
 from nurture.desk.cli import reps_app, tasks_app
 from nurture.inbox.cli import app as inbox_app
+from nurture.journeylog.cli import report_command
 from nurture.leads.cli import register as register_pause_commands
 from nurture.sales.cli import handoff_app
 from nurture.settings import ROOT, Settings, get_settings
@@ -43,6 +44,7 @@ app.add_typer(inbox_app, name="inbox")
 app.add_typer(reps_app, name="reps")
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(handoff_app, name="handoff")
+app.command("report")(report_command)
 register_pause_commands(lead_app, cadence_app)  # lead/cadence pause and resume
 
 
