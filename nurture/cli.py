@@ -55,6 +55,7 @@ def cadence_validate(
 ) -> None:
     """Check cadence files: shape, steps, templates (rendered for a sample lead), references."""
     from nurture.cadence.model import RULE_FILES, cadence_files
+    from nurture.cadence.overlap import roster_warnings
     from nurture.cadence.validate import rule_files, validate_files
 
     settings = get_settings()
@@ -65,6 +66,9 @@ def cadence_validate(
     good, problems = validate_files(list(paths), settings.templates_dir)
     for problem in problems:
         err.print(tag("error", "red", problem))
+    by_name = {cadence.name: cadence for cadence in good}
+    for warning in roster_warnings({p: by_name[p.stem] for p in paths if p.stem in by_name}):
+        err.print(tag("warning", "yellow", warning))
     for cadence in good:
         console.print(
             tag(
