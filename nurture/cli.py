@@ -46,6 +46,7 @@ app.add_typer(tasks_app, name="tasks")
 app.add_typer(handoff_app, name="handoff")
 register_pause_commands(lead_app, cadence_app)  # lead/cadence pause and resume
 cadence_app.command("preview")(planning_cli.preview_command)
+app.command("forecast")(planning_cli.forecast_command)
 
 
 # ---------------------------------------------------------------- cadences
