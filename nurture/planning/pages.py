@@ -4,7 +4,7 @@ the located validation errors of a broken file)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -100,3 +100,112 @@ def cadence_page(
     )
     context.update(diagram=render_svg(cadence), preview=result, lead=lead)
     return render(request, "planning/cadence.html", context)
+
+
+#: The most leads the page forecasts (bigger runs: ``nurture forecast`` on every core).
+WEB_MAX_LEADS = 5000
+
+
+@router.get("/forecast", response_class=HTMLResponse)
+def forecast_page(
+    request: Request,
+    settings: SettingsDep,
+    cadence: str = "",
+    count: int = 0,
+    mix: str = "",
+    months: int = 6,
+    seed: int = 0,
+    start: str = "",
+) -> HTMLResponse:
+    """Forecast a cadence for made-up leads: charts and the weekly table."""
+    from nurture.planning import charts
+    from nurture.planning import forecast as fc
+    from nurture.planning.costs import COSTS_FILE, load_costs, load_desk
+    from nurture.planning.report import CHANNELS, build_report
+    from nurture.planning.response import RESPONSE_FILE, load_response
+
+    folder = settings.cadences_dir
+    cadences = load_cadences(folder)
+    context: dict[str, Any] = {
+        "names": sorted(cadences),
+        "cadence": cadence,
+        "count": count or 500,
+        "mix": mix,
+        "months": months,
+        "seed": seed,
+        "start": start,
+        "error": None,
+        "report": None,
+        "limit": WEB_MAX_LEADS,
+    }
+    if not count:
+        return render(request, "planning/forecast.html", context)
+    try:
+        if cadence and cadence not in cadences:
+            raise ValueError(f"no cadence named {cadence!r}")
+        if not 1 <= count <= WEB_MAX_LEADS:
+            raise ValueError(f"leads: 1 to {WEB_MAX_LEADS:,} here (more with nurture forecast)")
+        if not 1 <= months <= 24:
+            raise ValueError("months: 1 to 24")
+        day = date.fromisoformat(start) if start else datetime.now(UTC).date()
+        shares = fc.parse_mix([mix] if mix.strip() else [_all_segments(cadences)])
+        plan = fc.Plan(
+            cadences=cadences,
+            rules=load_rules(folder),
+            response=load_response(folder / RESPONSE_FILE),
+            costs=load_costs(folder / COSTS_FILE),
+            desk=load_desk(folder),
+            start=datetime.combine(day, time(14, 0), tzinfo=UTC),
+            months=months,
+            seed=seed,
+            cadence=cadence or None,
+        )
+        leads = fc.SyntheticLeads(count, shares)
+        plan.cadence_for(leads[0])
+    except (ValueError, LookupError) as exc:
+        context["error"] = str(exc)
+        return render(request, "planning/forecast.html", context, 422)
+    # One process: forking a web server's threads is not safe; the CLI uses every core.
+    report = build_report(plan, fc.run_forecast(plan, leads, workers=1))
+    days = [d.start for d in report.days]
+    queue_charts = [
+        (
+            queue,
+            charts.stacked_bars(
+                f"Call desk {queue}: hours of call tasks per day vs capacity",
+                days,
+                {f"{queue} hours": [d.call_minutes[queue] / 60 for d in report.days]},
+                capacity=[d.capacity[queue] / 60 for d in report.days],
+                flagged=[queue in d.over for d in report.days],
+            ),
+        )
+        for queue in report.queues
+    ]
+    context.update(
+        report=report,
+        touches_chart=charts.stacked_bars(
+            "Touches per day by channel",
+            days,
+            {c: [d.touches[c] for d in report.days] for c in CHANNELS},
+        ),
+        queue_charts=queue_charts,
+        ready_chart=charts.cumulative_line(
+            "Cumulative sales-ready leads",
+            days,
+            [sum(d.sales_ready.values()) for d in report.days],
+            "sales-ready leads",
+        ),
+        cost_chart=charts.cumulative_line(
+            f"Cumulative cost ({report.summary.currency})",
+            days,
+            [d.cost for d in report.days],
+            f"cost {report.summary.currency}",
+        ),
+        channels=CHANNELS,
+    )
+    return render(request, "planning/forecast.html", context)
+
+
+def _all_segments(cadences: dict[str, Cadence]) -> str:
+    segments = sorted({s for c in cadences.values() for s in c.audience.segments})
+    return ",".join(f"{s}=1" for s in segments) or "standard=1"

@@ -60,3 +60,20 @@ def test_pages_admit_marketing_managers_and_admins_only(web: TestClient) -> None
     log_in(web, "meg.manager")
     assert web.get("/cadences/standard").status_code == 200
     assert web.get("/cadences/nope").status_code == 404
+
+
+def test_the_forecast_page_charts_a_forecast(web: TestClient) -> None:
+    log_in(web, "mia.marketing")
+    empty = web.get("/forecast")
+    assert empty.status_code == 200 and "<svg" not in empty.text
+    query = {"cadence": "standard", "count": "40", "months": "2", "start": "2026-03-02"}
+    page = web.get("/forecast", params=query)
+    assert page.status_code == 200, page.text
+    html = page.text
+    for chart in ("Touches per day by channel", "hours of call tasks per day vs capacity"):
+        assert chart in html
+    assert "Cumulative sales-ready leads" in html and "Cumulative cost (USD)" in html
+    assert html.count("<svg") == 4  # touches, the sdr desk, sales-ready, cost
+    assert "2026-03-02" in html and "Cost per sales-ready lead" in html
+    bad = web.get("/forecast", params={"count": "999999"})
+    assert bad.status_code == 422 and "more with nurture forecast" in bad.text
