@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Select, func, select
 
-from nurture.journeylog.costs import Costs
+from nurture.journeylog.costs import Costs, conversation_price, per_channel
 from nurture.journeylog.store import JourneyLogRow
 from nurture.journeylog.summary import FUNNEL, JourneyLeadRow
 from nurture.store import Store
@@ -549,23 +549,37 @@ def sales(store: Store, f: Filters) -> Report:
 # ---------------------------------------------------------------- money
 
 
-def lead_cost(lead: JourneyLeadRow, costs: Costs) -> dict[str, float]:
-    """What was spent on a lead, per channel (calls: the rep time of worked tasks)."""
-    price = costs.per_channel()
+def _connects(store: Store, f: Filters) -> Counter[str]:
+    """Connected calls per lead (their conversation costs rep time)."""
+    t = JourneyLogRow
+    query = (
+        select(t.lead_id, func.count().label("n"))
+        .where(t.kind == "task_completed", t.reason.in_(DISPOSITION_CONNECTS))
+        .group_by(t.lead_id)
+    )
+    with store.session() as session:
+        return Counter({row.lead_id: row.n for row in session.execute(_log_where(query, f))})
+
+
+def lead_cost(lead: JourneyLeadRow, costs: Costs, connects: int = 0) -> dict[str, float]:
+    """What was spent on a lead, per channel (calls: the rep time of worked tasks, plus the
+    conversation of each connect)."""
+    price = per_channel(costs)
     return {
         "email": lead.emails * price["email"],
         "sms": lead.sms * price["sms"],
         "voicemail": lead.voicemails * price["voicemail"],
         "direct_mail": lead.letters * price["direct_mail"],
-        "call": lead.tasks_worked * price["call"],
+        "call": lead.tasks_worked * price["call"] + connects * conversation_price(costs),
     }
 
 
 def money(store: Store, f: Filters, costs: Costs) -> Report:
     """Cost per touch, sales-ready lead, accepted lead, opportunity and won deal."""
     leads = _leads(store, f)
+    connects = _connects(store, Filters(cadence=f.cadence, version=f.version, segment=f.segment))
     if f.group_by == "channel":
-        return _money_by_channel(leads, costs)
+        return _money_by_channel(leads, costs, connects)
     groups: dict[str, list[JourneyLeadRow]] = defaultdict(list)
     for lead in leads:
         groups[_lead_group(lead, f.group_by or "cadence")].append(lead)
@@ -589,8 +603,8 @@ def money(store: Store, f: Filters, costs: Costs) -> Report:
             "won amount",
         ],
         explain={
-            "cost": "touches × their channel's price (cadences/_costs.yaml) + worked call "
-            "tasks × minutes × the rep's price per minute",
+            "cost": "touches × their channel's price (cadences/_costs.yaml) + rep time: worked "
+            "call tasks × task minutes, connects × conversation minutes, × price per minute",
             "per touch": "cost / touches sent",
             "per sales-ready": "cost / leads that became sales-ready",
             "per accepted": "cost / leads sales accepted",
@@ -601,7 +615,7 @@ def money(store: Store, f: Filters, costs: Costs) -> Report:
     )
     for group in sorted(groups):
         members = groups[group]
-        cost = sum(sum(lead_cost(lead, costs).values()) for lead in members)
+        cost = sum(sum(lead_cost(lead, costs, connects[lead.lead_id]).values()) for lead in members)
         touches = sum(lead.touches for lead in members)
         stages = [reached(lead) for lead in members]
         counts = {
@@ -630,12 +644,14 @@ def money(store: Store, f: Filters, costs: Costs) -> Report:
     return report
 
 
-def _money_by_channel(leads: Iterable[JourneyLeadRow], costs: Costs) -> Report:
+def _money_by_channel(
+    leads: Iterable[JourneyLeadRow], costs: Costs, connects: Counter[str]
+) -> Report:
     spent: Counter[str] = Counter()
     sent: Counter[str] = Counter()
     opportunities = 0
     for lead in leads:
-        for channel, amount in lead_cost(lead, costs).items():
+        for channel, amount in lead_cost(lead, costs, connects[lead.lead_id]).items():
             spent[channel] += amount  # type: ignore[assignment]
         sent.update(
             email=lead.emails,

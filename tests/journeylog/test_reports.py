@@ -13,10 +13,19 @@ from nurture.journeylog.costs import Costs
 from nurture.journeylog.export import safe_cell, to_csv
 from nurture.journeylog.reports import Filters, Report, build, z_test
 from nurture.journeylog.store import JourneyLog
+from nurture.planning.costs import MailPrices
 from nurture.store import Store
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # a Monday
-COSTS = Costs(email=0.5, sms=1, voicemail=2, letter=3, call_minute=1, call_minutes=10)
+COSTS = Costs(
+    email=0.5,
+    sms=1,
+    voicemail=2,
+    direct_mail=MailPrices(letter=3),
+    call_task_minute=1,
+    call_task_minutes=10,
+    conversation_minutes=5,
+)
 
 
 class Journey:
@@ -180,14 +189,14 @@ def test_desk_and_sales(log: JourneyLog) -> None:
 def test_money_cost_per_result(log: JourneyLog) -> None:
     rows = table(build("money", log.store, Filters(), COSTS))
     drip = rows["drip"]
-    # W: email 0.5 + call task 10 min × 1; D: email 0.5; Q: email 0.5 + sms 1 → 12.5
-    assert drip["cost"] == 12.5 and drip["touches"] == 5
-    assert drip["sales-ready"] == 2 and drip["per sales-ready"] == 6.25
-    assert drip["opportunities"] == 1 and drip["per opportunity"] == 12.5
+    # W: email 0.5 + call task (10 min + 5 min talk) × 1; D: email 0.5; Q: email 0.5 + sms 1
+    assert drip["cost"] == 17.5 and drip["touches"] == 5
+    assert drip["sales-ready"] == 2 and drip["per sales-ready"] == 8.75
+    assert drip["opportunities"] == 1 and drip["per opportunity"] == 17.5
     assert drip["won"] == 1 and drip["won amount"] == 10000.0
     assert rows["strategic"]["cost"] == 3.0 and rows["strategic"]["per won"] is None
     channels = table(build("money", log.store, Filters(group_by="channel"), COSTS))
-    assert channels["call"]["cost"] == 10.0 and channels["direct_mail"]["per touch"] == 3.0
+    assert channels["call"]["cost"] == 15.0 and channels["direct_mail"]["per touch"] == 3.0
 
 
 def test_win_loss_and_a_safe_csv(log: JourneyLog) -> None:
