@@ -63,6 +63,11 @@ class Journey:
 
 @pytest.fixture
 def log(store: Store) -> JourneyLog:
+    return sample_log(store)
+
+
+def sample_log(store: Store) -> JourneyLog:
+    """Four made-up journeys: won, declined and recycled, quiet, lost."""
     won = (
         Journey("W")
         .add("enrolled", 0)
