@@ -68,7 +68,10 @@ class JourneyLog:
     def record(self, milestones: Sequence[Milestone]) -> int:
         """Insert the milestones not already there and fold the new ones into their leads'
         summaries, in one transaction; returns how many were new."""
-        rows = [m.model_dump() for m in milestones]
+        return self.record_rows([m.model_dump() for m in milestones])
+
+    def record_rows(self, rows: list[dict[str, Any]]) -> int:
+        """:meth:`record` of milestones given as ``journey_log`` column values."""
         if not rows:
             return 0
         dialect = self.store.engine.dialect.name
