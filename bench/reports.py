@@ -202,9 +202,8 @@ def measure(name: str, store: Store, repeat: int) -> dict[str, float]:
             best = min(best, time.perf_counter() - started)
         times[kind] = best
         verdict = "ok" if best < TARGET_S else "SLOW"
-        print(
-            f"  {name:10} {kind:9} {best * 1000:7.0f} ms  {verdict}   {headline(report.as_dicts(), kind)}"
-        )
+        line = headline(report.as_dicts(), kind)
+        print(f"  {name:10} {kind:9} {best * 1000:7.0f} ms  {verdict}   {line}")
     return times
 
 
@@ -225,8 +224,9 @@ def run(name: str, url: str, rows: int, seed: int, repeat: int) -> bool:
 
             count = connection.execute(text("SELECT COUNT(*) FROM journey_log")).scalar_one()
             leads = connection.execute(text("SELECT COUNT(*) FROM journey_leads")).scalar_one()
+        rate = count / took
         print(
-            f"{name}: {count:,} log rows, {leads:,} leads, written in {took:.0f} s ({count / took:,.0f} rows/s)"
+            f"{name}: {count:,} log rows, {leads:,} leads, written in {took:.0f} s ({rate:,.0f}/s)"
         )
         times = measure(name, store, repeat)
     finally:
