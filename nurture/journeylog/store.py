@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Float, Index, Integer, String, Table, insert, select
+from sqlalchemy import Float, Index, Integer, String, Table, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -35,6 +35,7 @@ class JourneyLogRow(Base):
         Index("ix_journey_log_kind_at", "kind", "at"),
         Index("ix_journey_log_lead_at", "lead_id", "at"),
         Index("ix_journey_log_touch", "touch_id"),
+        Index("ix_journey_log_counts", "kind", "step", "channel", "variant", "reason"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -121,25 +122,21 @@ def _summarise(session: Session, rows: list[dict[str, Any]]) -> None:
     transaction, so the summary never disagrees with the log)."""
     if not rows:
         return
+    table = cast(Table, JourneyLeadRow.__table__)
     lead_ids = sorted({row["lead_id"] for row in rows})
-    found: dict[str, JourneyLeadRow] = {}
+    found: dict[str, dict[str, Any]] = {}
     for start in range(0, len(lead_ids), CHUNK):
-        query = select(JourneyLeadRow).where(
-            JourneyLeadRow.lead_id.in_(lead_ids[start : start + CHUNK])
-        )
-        found.update((r.lead_id, r) for r in session.scalars(query))
-    columns = [c.name for c in JourneyLeadRow.__table__.columns]
-    values = {
-        lead: {c: getattr(found[lead], c) for c in columns}
-        if lead in found
-        else summary.empty(lead)
-        for lead in lead_ids
-    }
+        query = select(table).where(table.c.lead_id.in_(lead_ids[start : start + CHUNK]))
+        found.update((r["lead_id"], dict(r)) for r in session.execute(query).mappings())
+    values = {lead: found.get(lead) or summary.empty(lead) for lead in lead_ids}
     for row in rows:
         summary.apply(values[row["lead_id"]], row)
-    for lead, fields in values.items():
-        if lead in found:
-            for column, value in fields.items():
-                setattr(found[lead], column, value)
-        else:
-            session.add(JourneyLeadRow(**fields))
+    changed = [{"_lead": lead, **v} for lead, v in values.items() if lead in found]
+    if changed:
+        session.execute(
+            update(table).where(table.c.lead_id == bindparam("_lead")),
+            [{k: v for k, v in c.items() if k != "lead_id"} for c in changed],
+        )
+    new = [v for lead, v in values.items() if lead not in found]
+    if new:
+        session.execute(insert(table), new)

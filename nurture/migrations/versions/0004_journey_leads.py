@@ -1,5 +1,6 @@
 """The journey log's per-lead summary (``journey_leads``): when each lead first reached each
-funnel stage, its cadence at enrolment, touches per channel — kept current as milestones arrive.
+funnel stage, its cadence at enrolment, touches per channel — kept current as milestones arrive;
+and an index the steps report counts from (``ix_journey_log_counts``).
 
 Revision ID: 0004_journey_leads
 Revises: 0003
@@ -59,9 +60,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("lead_id"),
     )
     op.create_index("ix_journey_leads_enrolled", "journey_leads", ["enrolled_at"], unique=False)
+    op.create_index(
+        "ix_journey_log_counts",
+        "journey_log",
+        ["kind", "step", "channel", "variant", "reason"],
+        unique=False,
+    )
 
 
 def downgrade() -> None:
     """Revert this revision."""
+    op.drop_index("ix_journey_log_counts", table_name="journey_log")
     op.drop_index("ix_journey_leads_enrolled", table_name="journey_leads")
     op.drop_table("journey_leads")
