@@ -269,6 +269,7 @@ async def run_chaos(
     timeout: float = 600,
     threads: int = 16,
     hurry: bool = False,
+    worker_settings: dict[str, str] | None = None,
 ) -> ChaosReport:
     """The whole run in a temporary directory; returns the counts."""
     rng = random.Random(seed)
@@ -283,7 +284,8 @@ async def run_chaos(
             data_dir=Path(tmp),
             task_queue="chaos",
         )
-        processes = Processes(settings, worker_env(settings, stub, threads), Path(tmp) / "w.log")
+        env = worker_env(settings, stub, threads) | (worker_settings or {})
+        processes = Processes(settings, env, Path(tmp) / "w.log")
         running_query = "TaskQueue = 'chaos' AND ExecutionStatus = 'Running'"
         try:
             processes.start_server()
@@ -404,6 +406,13 @@ def main() -> None:
     parser.add_argument(
         "--hurry", action="store_true", help="after each kill, shorten orphaned sends by hand"
     )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NURTURE_X=VALUE",
+        help="a setting for the worker (e.g. NURTURE_WORKER_STICKY_TIMEOUT=20); repeatable",
+    )
     args = parser.parse_args()
     report = asyncio.run(
         run_chaos(
@@ -413,6 +422,7 @@ def main() -> None:
             wait=args.wait,
             seed=args.seed,
             hurry=args.hurry,
+            worker_settings=dict(item.split("=", 1) for item in args.set),
         )
     )
     print("\n".join(report.lines()))
