@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
+from nurture.channels.email_attempts import EmailAttemptRow
 from nurture.inbox.store import InboxRecord
 from nurture.roster.assignments import AssignmentRecord
 from nurture.roster.reps import RepRow, RoundRobinRow, TeamRow
@@ -25,6 +26,7 @@ ALL: tuple[type[Base], ...] = (
     RepRow,
     RoundRobinRow,
     LoginFailureRow,
+    EmailAttemptRow,
 )
 
 
