@@ -286,7 +286,8 @@ class LeadJourneyWorkflow:
             "record_milestones",
             batch,
             summary=f"Journey log · {len(batch)} milestone{'s' if len(batch) > 1 else ''}",
-            start_to_close_timeout=timedelta(minutes=1),
+            # a few rows in one transaction: a worker that dies mid-write is retried in seconds
+            start_to_close_timeout=timedelta(seconds=10),
             retry_policy=SEND_RETRY,
         )
         milestones.written(self.lead_journey, len(batch))
