@@ -13,7 +13,6 @@ for SQLite is the report's whole cost even on a busy machine) and its headline f
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import sys
 import tempfile
