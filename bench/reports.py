@@ -4,8 +4,9 @@ on PostgreSQL (a throwaway server from tests/support/postgres.py).
 The rows are written through ``JourneyLog.record_rows`` (the same insert-or-ignore and per-lead
 summary upkeep as the workflow's activity), in batches, as made-up journeys: enrolment, touches
 on every channel, engagement, call tasks, stage changes, handoffs, declines, opportunities, wins
-and losses. Then each report is timed (best of ``--repeat``; wall clock and this process's CPU time, which
-for SQLite is the report's whole cost even on a busy machine) and its headline figures printed.
+and losses. Then each report is timed (best of ``--repeat``; wall clock and this process's CPU
+time, which for SQLite is the report's whole cost even on a busy machine) and its headline
+figures printed.
 
     .venv/bin/python -m bench.reports [--rows 1000000] [--only sqlite|postgres] [--repeat 3]
 """
