@@ -278,15 +278,17 @@ class LeadJourneyWorkflow:
             engine.on_event(self.lead_journey, self.inbox.pop(0), workflow.now())
 
     async def _flush_milestones(self) -> None:
-        """Write the journey's new milestones to the journey log in one activity."""
+        """Write the journey's new milestones to the journey log in one local activity."""
         batch = milestones.take(self.lead_journey)
         if not batch:
             return
-        await workflow.execute_activity(
+        # A local activity: run by this worker inside the workflow task (one marker in history,
+        # no task queue round trip, nothing left pending when a worker stops); a worker that
+        # dies mid-write leaves the task to be retried, and the key makes the retry harmless.
+        await workflow.execute_local_activity(
             "record_milestones",
             batch,
             summary=f"Journey log · {len(batch)} milestone{'s' if len(batch) > 1 else ''}",
-            # a few rows in one transaction: a worker that dies mid-write is retried in seconds
             start_to_close_timeout=timedelta(seconds=10),
             retry_policy=SEND_RETRY,
         )
