@@ -353,11 +353,8 @@ def zone_rules(timezone: str) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-@lru_cache(maxsize=512)
 def zone_from_rules(timezone: str, rules: str) -> ZoneInfo:
-    """A zone built from snapshotted rules (see :func:`zone_rules`); the live zone when empty.
-
-    Built once per (zone, rules): a zone is immutable, so journeys share it."""
+    """A zone built from snapshotted rules (see :func:`zone_rules`); the live zone when empty."""
     if not rules:
         return ZoneInfo(timezone)
     return ZoneInfo.from_file(io.BytesIO(base64.b64decode(rules)), key=timezone)

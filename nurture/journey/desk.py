@@ -251,8 +251,7 @@ def check_call_task(j: Journey, now: datetime) -> Command | None:
         )
     if now < task.due:
         who = task.assignee or f"queue {task.queue}"
-        summary = f"Call task for {who} due {local_text(j, task.due)}"
-        return Wait.model_construct(until=task.due, summary=summary)
+        return Wait(until=task.due, summary=f"Call task for {who} due {local_text(j, task.due)}")
     step = current_step(j)
     assert isinstance(step, CallStep)
     rule = step.call.on_timeout

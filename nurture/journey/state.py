@@ -3,20 +3,19 @@ workflow's input and result (the journey itself is the input)."""
 
 from __future__ import annotations
 
-from datetime import date
 from enum import StrEnum
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, PrivateAttr
 
-from nurture.cadence.model import Cadence, CalendarConfig
+from nurture.cadence.model import Cadence
 from nurture.cadence.sales import SalesRules
 from nurture.cadence.scoring import (
     ScoredEvent,
     ScoringModel,
 )
 from nurture.cadence.steps import Delay, Outcome
-from nurture.calendar import BusinessCalendar, CalendarSnapshot, zone_from_rules
+from nurture.calendar import BusinessCalendar, CalendarSnapshot
 from nurture.contracts import (
     HandoffStatus,
     Touch,
@@ -182,40 +181,15 @@ class Journey(BaseModel):
     _calendar: BusinessCalendar | None = PrivateAttr(None)
 
     def business_calendar(self) -> BusinessCalendar:
-        """The lead's business calendar (built once per run, shared by journeys alike)."""
-        private = self.__pydantic_private__ or {}
-        found: BusinessCalendar | None = private.get("_calendar")  # the hot path: no __getattr__
-        if found is None:
-            found = self._calendar = _shared_calendar(
+        """The lead's business calendar (built once per run)."""
+        if self._calendar is None:
+            self._calendar = BusinessCalendar(
                 self.calendar.timezone,
-                self.calendar.zone_rules,
-                tuple(sorted(self.cadence.calendar.business_hours.items())),
-                tuple(self.calendar.holidays),
-                self.cadence.calendar,
+                self.cadence.calendar.weekly_hours,
+                self.calendar.holidays,
+                zone=self.calendar.zone(),
             )
-        return found
-
-
-#: Business calendars by (zone, rules, hours, holidays): immutable, so journeys share them.
-_CALENDARS: dict[tuple[object, ...], BusinessCalendar] = {}
-
-
-def _shared_calendar(
-    timezone: str,
-    rules: str,
-    hours: tuple[tuple[str, str | None], ...],
-    holidays: tuple[date, ...],
-    config: CalendarConfig,
-) -> BusinessCalendar:
-    key = (timezone, rules, hours, holidays)
-    found = _CALENDARS.get(key)
-    if found is None:
-        if len(_CALENDARS) >= 4096:
-            _CALENDARS.clear()
-        found = _CALENDARS[key] = BusinessCalendar(
-            timezone, config.weekly_hours, holidays, zone=zone_from_rules(timezone, rules)
-        )
-    return found
+        return self._calendar
 
 
 class JourneyInput(BaseModel):

@@ -148,7 +148,7 @@ def on_touch_result(journey: Journey, result: TouchResult, now: datetime) -> Non
     else:
         journey.touches_sent += 1
         journey.touch_log = [m for m in journey.touch_log if m.at > now - WEEK] + [
-            TouchMark.model_construct(at=now, channel=touch.channel)
+            TouchMark(at=now, channel=touch.channel)
         ]
         journey.recent_events = []
         if journey.stage is Stage.new:
@@ -207,13 +207,13 @@ def _step(j: Journey, now: datetime) -> Command | None:
         return hold
     match j.phase:
         case Phase.done:
-            return Finish.model_construct(outcome=j.outcome or Outcome.finished, stage=j.stage)
+            return Finish(outcome=j.outcome or Outcome.finished, stage=j.stage)
         case Phase.sending:
             raise EngineError("advance() called while a touch is being sent")
         case Phase.waiting | Phase.cooling_down:
             assert j.wake_at is not None
             if now < j.wake_at:
-                return Wait.model_construct(until=j.wake_at, summary=j.wake_reason)
+                return Wait(until=j.wake_at, summary=j.wake_reason)
             j.wake_at = None
             if j.phase is Phase.cooling_down:
                 target = j.recycle_to or j.cadence.cycles.recycle_to
@@ -242,7 +242,7 @@ def _step(j: Journey, now: datetime) -> Command | None:
         until = jitter(j, after(j, step.wait, now), f"{step.id}:{j.cycle}")
         j.position += 1
         wait(j, now, until, f"Wait {step.wait.describe()}", step.id)
-        return Wait.model_construct(until=until, summary=j.wake_reason)
+        return Wait(until=until, summary=j.wake_reason)
     if isinstance(step, WaitForStep):
         params = step.wait_for
         deadline = after(j, params.within, now)
@@ -302,7 +302,7 @@ def _touch(
     if earliest > now:
         earliest = jitter(j, earliest, f"{step_id}:{j.cycle}:defer", channel)
         wait(j, now, earliest, f"Defer {touch_label(j, channel, template)} ({reason})", step_id)
-        return Wait.model_construct(until=earliest, summary=j.wake_reason)
+        return Wait(until=earliest, summary=j.wake_reason)
     visit = j.visits.get(step_id, 0) + 1
     j.visits[step_id] = visit
     suffix = f"#{visit}" if visit > 1 else ""
@@ -311,14 +311,7 @@ def _touch(
         f":c{j.cycle}:{step_id}{suffix}"
     )
     step = current_step(j)
-    queue = assignee = due = None
-    if channel is Channel.call and isinstance(step, CallStep):
-        call = step.call
-        queue = call.queue
-        assignee = j.lead.owner if call.assign == "owner" and j.lead.owner else None
-        due = after(j, call.due, now)
-    # A trusted fast path: every value comes from the validated journey and cadence.
-    touch = Touch.model_construct(
+    touch = Touch(
         touch_id=touch_id,
         lead=j.lead,
         channel=channel,
@@ -333,14 +326,16 @@ def _touch(
         sender=j.cadence.sender.model_dump() if j.cadence.sender else None,
         caller_id=j.cadence.calendar.caller_id if channel in PHONE_CHANNELS else None,
         mail_format=step.direct_mail.format if isinstance(step, DirectMailStep) else None,
-        queue=queue,
-        assignee=assignee,
-        due=due,
     )
+    if channel is Channel.call and isinstance(step, CallStep):
+        call = step.call
+        assignee = j.lead.owner if call.assign == "owner" and j.lead.owner else None
+        due = after(j, call.due, now)
+        touch = touch.model_copy(update={"queue": call.queue, "assignee": assignee, "due": due})
     j.phase = Phase.sending
     j.pending = touch
     j.wake_at = None
-    return SendTouch.model_construct(touch=touch)
+    return SendTouch(touch=touch)
 
 
 def _unreachable(j: Journey, channel: Channel) -> str | None:
@@ -365,7 +360,7 @@ def _check_wait_for(j: Journey, now: datetime) -> Command | None:
         j.position = waiting.otherwise
         text = "No engagement in time"
     else:
-        return Wait.model_construct(until=waiting.deadline, summary=j.wake_reason)
+        return Wait(until=waiting.deadline, summary=j.wake_reason)
     target = j.cadence.steps[j.position].id if j.position < len(j.cadence.steps) else "end of cycle"
     log(j, now, "wait_for", f"{text} → {target}", waiting.step)
     j.waiting_for = None

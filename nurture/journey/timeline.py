@@ -63,9 +63,6 @@ def log(
     step: str | None = None,
     touch_id: str | None = None,
 ) -> None:
-    # A trusted fast path (every value is already of its type): no validation per line.
     j.timeline.append(
-        JourneyEntry.model_construct(
-            at=now, cycle=j.cycle, kind=kind, text=text, step=step, touch_id=touch_id
-        )
+        JourneyEntry(at=now, cycle=j.cycle, kind=kind, text=text, step=step, touch_id=touch_id)
     )
