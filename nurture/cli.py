@@ -16,6 +16,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from nurture.cadence import cli as changes_cli
 from nurture.console import console, err
 from nurture.desk.cli import reps_app, tasks_app
 from nurture.inbox.cli import app as inbox_app
@@ -43,6 +44,7 @@ app.add_typer(inbox_app, name="inbox")
 app.add_typer(reps_app, name="reps")
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(handoff_app, name="handoff")
+changes_cli.register(cadence_app)
 register_pause_commands(lead_app, cadence_app)  # lead/cadence pause and resume
 
 

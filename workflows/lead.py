@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         HandoffView,
         LoadedCadence,
         LoadRequest,
+        MigrateLead,
         PauseLead,
         ReleaseTask,
         ResumeLead,
@@ -41,6 +42,10 @@ with workflow.unsafe.imports_passed_through():
     from nurture.temporal.ids import touch_queue
 
 T = TypeVar("T")
+#: A/B variants of touch steps (nurture/cadence/variants.py).
+PATCH_VARIANTS = "2026-12-variants"
+#: Moving running leads to a newer cadence version (nurture/journey/migrate.py).
+PATCH_MIGRATE = "2026-12-migrate"
 SEND_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
@@ -63,6 +68,8 @@ class LeadJourneyWorkflow:
     @workflow.run
     async def run(self, input: JourneyInput) -> JourneyResult:
         journey = self.lead_journey
+        # Journeys recorded before A/B variants replay without them.
+        journey.ab_variants = workflow.patched(PATCH_VARIANTS)
         while True:
             self._apply_inbox()
             command = engine.advance(journey, workflow.now())
@@ -229,6 +236,19 @@ class LeadJourneyWorkflow:
     @resume.validator
     def _check_resume(self, action: ResumeLead) -> None:
         engine.refuse_resume(self.lead_journey)
+
+    # ------------------------------------------------------------ a newer cadence version
+
+    @workflow.update
+    def migrate(self, action: MigrateLead) -> str:
+        """Move the lead to a newer version of its cadence at its next wait."""
+        if not workflow.patched(PATCH_MIGRATE):  # only histories from before migrations lack it
+            raise ApplicationError("this journey cannot migrate", non_retryable=True)
+        return self._act(lambda now: engine.migrate(self.lead_journey, action, now))
+
+    @migrate.validator
+    def _check_migrate(self, action: MigrateLead) -> None:
+        engine.refuse_migrate(self.lead_journey, action)
 
     # ------------------------------------------------------------ reading
 

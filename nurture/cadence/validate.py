@@ -41,6 +41,10 @@ def _template_refs(cadence: Cadence) -> list[tuple[tuple[Any, ...], Channel, str
         elif kind in TOUCH_KINDS:
             params = getattr(step, kind)
             refs.append((("steps", i, kind, "template"), TOUCH_KINDS[kind], params.template))
+            refs.extend(
+                (("steps", i, kind, "variants", v, "template"), TOUCH_KINDS[kind], variant.template)
+                for v, variant in enumerate(params.variants or [])
+            )
     return refs
 
 
