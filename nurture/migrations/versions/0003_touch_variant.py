@@ -2,7 +2,7 @@
 so engagement is attributed per variant.
 
 Revision ID: 0003_touch_variant
-Revises: 0002
+Revises: 0003 (journey log)
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0003_touch_variant"
-down_revision: str | None = "0002"
+down_revision: str | None = "0003"
 branch_labels: str | None = None
 depends_on: str | None = None
 
