@@ -5,6 +5,8 @@ and the ``migrate`` update per lead (its validator refuses what cannot move)."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -82,7 +84,12 @@ async def migrate_leads(
     """Send the ``migrate`` update to each lead; refusals and errors are kept per lead."""
     report = MigrationReport()
     gate = asyncio.Semaphore(CONCURRENCY)
-    update_id = f"migrate:{action.cadence.name}:v{action.cadence.version}"
+    # The same command twice acts once; another mapping is another command.
+    mapping = json.dumps(action.mapping, sort_keys=True).encode()
+    update_id = (
+        f"migrate:{action.cadence.name}:v{action.cadence.version}"
+        f":{hashlib.sha256(mapping).hexdigest()[:12]}"
+    )
 
     async def one(lead_id: str) -> None:
         async with gate:
