@@ -63,7 +63,9 @@ def cadence(text: str) -> Cadence:
     return parse_cadence(text, "moving.yaml")
 
 
-async def click(env: WorkflowEnvironment, lead_id: str, kind: EventKind = EventKind.email_click) -> None:
+async def click(
+    env: WorkflowEnvironment, lead_id: str, kind: EventKind = EventKind.email_click
+) -> None:
     event = EngagementEvent(
         id=f"{lead_id}:{kind.value}", kind=kind, lead_id=lead_id, at=datetime.now(UTC)
     )
