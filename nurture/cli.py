@@ -463,6 +463,7 @@ async def _run_all(settings: Settings, demo: Path | None) -> None:
     import uvicorn
 
     from nurture.app import create_app
+    from nurture.leads import demo as demo_tour
     from nurture.temporal.client import connect
     from nurture.temporal.setup import check_search_attributes
     from worker import ACTIVITY_THREADS, build_worker
@@ -483,6 +484,7 @@ async def _run_all(settings: Settings, demo: Path | None) -> None:
         if demo is not None:
             _demo_roster(settings)
             await _enroll(settings, demo, None)
+            demo_tour.start_in_background(client, settings)
         console.print(
             "\n",
             tag("nurture is running", "bold green"),

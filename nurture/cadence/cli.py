@@ -46,7 +46,7 @@ def variants_command(
                 f"{share[variant.id]:.0%}",
                 variant.template,
             )
-    console.print(f"[bold]{cadence.name}[/] v{cadence.version}")
+    console.print(f"{cadence.name} v{cadence.version}", style="bold")
     console.print(table)
 
 
@@ -59,7 +59,7 @@ def diff_command(
     diff = diff_cadences(before, after)
     for line in diff.lines():
         style = {"+": "green", "-": "red", "~": "yellow"}.get(line[:1])
-        console.print(f"[{style}]{line}[/]" if style else line, highlight=False)
+        console.print(line, style=style, highlight=False, markup=False)
 
 
 def _load(ref: str) -> Cadence:
@@ -77,8 +77,8 @@ def _load(ref: str) -> Cadence:
         return find_cadence(get_settings().cadences_dir, ref)
     except FileError as exc:
         for problem in exc.problems:
-            console.print(f"[red]{problem}[/]")
+            console.print(str(problem), style="red")
         raise typer.Exit(1) from None
     except (LookupError, OSError) as exc:
-        console.print(f"[red]{exc}[/]")
+        console.print(str(exc), style="red")
         raise typer.Exit(1) from None

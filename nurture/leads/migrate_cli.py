@@ -71,9 +71,15 @@ def _checked(name: str, path: Path) -> Cadence:
     if not path.exists():
         raise fail(f"no such file: {path}", 2)
     cadences, found = validate_files([path], get_settings().templates_dir)
+    # A new version may sit in any file: only its content counts, not the file's name.
+    found = [p for p in found if "must match the file name" not in p.message]
+    if not cadences and not found:
+        from nurture.cadence.model import load_cadence
+
+        cadences = [load_cadence(path)]
     if found or not cadences:
         for problem in found:
-            console.print(f"[red]{problem}[/]", highlight=False)
+            console.print(str(problem), style="red")
         raise fail(f"{path} is not a valid cadence", 2)
     cadence = cadences[0]
     if cadence.name != name:
@@ -109,7 +115,7 @@ def _print_plans(found: list[MovePlan], cadence: Cadence, moving: str) -> None:
             item.lead_id,
             f"v{item.version}",
             item.at,
-            item.to or f"[red]refused[/]: {item.refused}",
+            item.to or f"refused: {item.refused}",
         )
     console.print(table)
     ok = sum(p.refused is None for p in found)
@@ -132,5 +138,5 @@ def _print_report(found: list[MovePlan], report: MigrationReport) -> None:
         for lead_id, why in sorted(refused.items()):
             table.add_row(lead_id, "refused", why or "")
         for lead_id, why in sorted(report.failed.items()):
-            table.add_row(lead_id, "[red]failed[/]", why)
+            table.add_row(lead_id, "failed", why)
         console.print(table)
