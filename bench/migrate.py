@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import tempfile
 import time
@@ -24,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python bench/migrate.py`
 
 from activities.touches import TouchActivities
-from bench.harness import dev_server, environment_line, nurture_client
+from bench.harness import dev_server, environment_line, exit_now, nurture_client
 from nurture.cadence.model import load_cadence
 from nurture.contracts import MigrateLead
 from nurture.events import EngagementEvent, EventKind
@@ -32,6 +33,7 @@ from nurture.journey.state import Journey, Phase
 from nurture.lead import Lead
 from nurture.leads.enrollment import enroll_many
 from nurture.leads.migrate import migrate_leads, plans, running_leads
+from nurture.leads.migrate_cli import print_plans
 from nurture.settings import Settings
 from nurture.store import Store
 from nurture.temporal.calls import LeadError, journey_handle, query
@@ -150,6 +152,11 @@ async def _scenario(client, v1, v2, groups, everyone, store) -> None:  # type: i
     dry = await plans(client, ids, mapped)
     planned = time.perf_counter() - began
 
+    # What `nurture cadence migrate moving --to v2/moving.yaml --map wait-b=wait-b2 --dry-run`
+    # prints, for two leads of each group.
+    sample = [p for g in "abcd" for p in sorted(dry, key=lambda p: p.lead_id) if p.lead_id[3] == g]
+    by_group = [p for g in "abcd" for p in [q for q in sample if q.lead_id[3] == g][:2]]
+    print_plans(by_group, v2, "would move")
     kept = {lead.id for lead in groups["b"][: len(groups["b"]) // 4]}  # these stay on v1
     movers = [p.lead_id for p in dry if p.refused is None and p.lead_id not in kept]
     began = time.perf_counter()
@@ -195,13 +202,16 @@ async def _scenario(client, v1, v2, groups, everyone, store) -> None:  # type: i
     for line in wrong[:5]:
         print("  ", line)
     if twice or wrong:
-        raise SystemExit(1)
+        print("FAILED: a lead got a touch twice or the wrong touches")
+        sys.stdout.flush()
+        os._exit(1)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--leads", type=int, default=200)
     asyncio.run(run(parser.parse_args()))
+    exit_now()
 
 
 if __name__ == "__main__":

@@ -56,7 +56,7 @@ def migrate_command(
         return found, report
 
     found, report = run_with_client(work)
-    _print_plans(found, cadence, moving)
+    print_plans(found, cadence, moving)
     if report is not None:
         _print_report(found, report)
         if report.failed:
@@ -108,7 +108,7 @@ def _progress(label: str) -> Progress:
     )
 
 
-def _print_plans(found: list[MovePlan], cadence: Cadence, moving: str) -> None:
+def print_plans(found: list[MovePlan], cadence: Cadence, moving: str) -> None:
     table = Table("lead", "version", "where now", "continues at", title=None)
     for item in sorted(found, key=lambda p: p.lead_id):
         table.add_row(
