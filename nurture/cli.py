@@ -7,7 +7,6 @@ import json
 import socket
 import subprocess
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -466,7 +465,7 @@ async def _run_all(settings: Settings, demo: Path | None) -> None:
     from nurture.leads import demo as demo_tour
     from nurture.temporal.client import connect
     from nurture.temporal.setup import check_search_attributes
-    from worker import ACTIVITY_THREADS, build_worker
+    from worker import build_worker
 
     client = await connect(settings)
     await check_search_attributes(client)
@@ -478,27 +477,26 @@ async def _run_all(settings: Settings, demo: Path | None) -> None:
             log_level="warning",
         )
     )
-    with ThreadPoolExecutor(ACTIVITY_THREADS) as executor:
-        worker_task = asyncio.create_task(build_worker(client, settings, executor).run())
-        web_task = asyncio.create_task(server.serve())
-        if demo is not None:
-            _demo_roster(settings)
-            await _enroll(settings, demo, None)
-            demo_tour.start_in_background(client, settings)
-        console.print(
-            "\n",
-            tag("nurture is running", "bold green"),
-            "\n"
-            f"  Temporal Web UI   http://localhost:{settings.ui_port}/namespaces/"
-            f"{settings.temporal_namespace}/workflows  (each lead is a workflow lead-<id>)\n"
-            f"  Outbox (web app)  http://{settings.web_host}:{settings.web_port}/outbox\n"
-            f"  Call desk         http://{settings.web_host}:{settings.web_port}/desk"
-            f"  (to log in: nurture reps password USERNAME, e.g. alex.rep)\n"
-            f"  A lead's journey  nurture lead show <id>\n"
-            f"Press Ctrl-C to stop.",
-            sep="",
-        )
-        await asyncio.gather(worker_task, web_task)
+    worker_task = asyncio.create_task(build_worker(client, settings).run())
+    web_task = asyncio.create_task(server.serve())
+    if demo is not None:
+        _demo_roster(settings)
+        await _enroll(settings, demo, None)
+        demo_tour.start_in_background(client, settings)
+    console.print(
+        "\n",
+        tag("nurture is running", "bold green"),
+        "\n"
+        f"  Temporal Web UI   http://localhost:{settings.ui_port}/namespaces/"
+        f"{settings.temporal_namespace}/workflows  (each lead is a workflow lead-<id>)\n"
+        f"  Outbox (web app)  http://{settings.web_host}:{settings.web_port}/outbox\n"
+        f"  Call desk         http://{settings.web_host}:{settings.web_port}/desk"
+        f"  (to log in: nurture reps password USERNAME, e.g. alex.rep)\n"
+        f"  A lead's journey  nurture lead show <id>\n"
+        f"Press Ctrl-C to stop.",
+        sep="",
+    )
+    await asyncio.gather(worker_task, web_task)
 
 
 @app.command()

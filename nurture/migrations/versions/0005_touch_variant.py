@@ -1,8 +1,8 @@
 """A/B variants: the touch ledger records which variant of a step a lead got (``touches.variant``),
 so engagement is attributed per variant.
 
-Revision ID: 0003_touch_variant
-Revises: 0003 (journey log)
+Revision ID: 0005_touch_variant
+Revises: 0004 (email attempts)
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003_touch_variant"
-down_revision: str | None = "0003"
+revision: str = "0005_touch_variant"
+down_revision: str | None = "0004"
 branch_labels: str | None = None
 depends_on: str | None = None
 
