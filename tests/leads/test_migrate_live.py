@@ -6,19 +6,23 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from datetime import UTC, datetime
+from pathlib import Path
 
+import pytest
 from temporalio.testing import WorkflowEnvironment
+from typer.testing import CliRunner, Result
 
 from nurture.cadence.model import Cadence, parse_cadence
+from nurture.cli import app
 from nurture.contracts import MigrateLead
 from nurture.events import EngagementEvent, EventKind
 from nurture.journey.state import Journey, Phase
 from nurture.leads.enrollment import enroll_many
 from nurture.leads.migrate import migrate_leads, plans, running_leads
-from nurture.settings import Settings
+from nurture.settings import Settings, get_settings
 from nurture.store import Store
 from nurture.temporal.calls import journey_handle, query
-from tests.conftest import eventually, make_lead
+from tests.conftest import FIXTURE_TEMPLATES, eventually, make_lead
 
 V1 = """\
 name: moving
@@ -77,8 +81,29 @@ async def state(env: WorkflowEnvironment, lead_id: str) -> Journey:
     return journey
 
 
+async def dry_run_cli(
+    env: WorkflowEnvironment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *args: str
+) -> Result:
+    """``nurture cadence migrate moving --to v2 --dry-run ARGS`` against the dev server."""
+    monkeypatch.setenv("NURTURE_TEMPORAL_ADDRESS", env.client.service_client.config.target_host)
+    monkeypatch.setenv("NURTURE_TEMPLATES_DIR", str(FIXTURE_TEMPLATES))
+    monkeypatch.setenv("COLUMNS", "250")
+    get_settings.cache_clear()
+    path = tmp_path / "moving-v2.yaml"
+    path.write_text(V2)
+    command = ["cadence", "migrate", "moving", "--to", str(path), "--dry-run", *args]
+    try:
+        return await asyncio.to_thread(CliRunner().invoke, app, command)
+    finally:
+        get_settings.cache_clear()
+
+
 async def test_forty_leads_move_to_v2_at_their_next_wait(
-    dev_env: WorkflowEnvironment, dev_worker: Settings, store: Store
+    dev_env: WorkflowEnvironment,
+    dev_worker: Settings,
+    store: Store,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     v1, v2 = cadence(V1), cadence(V2)
     ids = {g: [f"M{g}{n:02d}" for n in range(count)] for g, count in GROUPS.items()}
@@ -114,6 +139,14 @@ async def test_forty_leads_move_to_v2_at_their_next_wait(
     assert all("wait-b" in (dry[lead].refused or "") for lead in ids["b"])
     assert all("with sales" in (dry[lead].refused or "") for lead in ids["d"])
     assert dry[ids["a"][0]].at.startswith("c1 wait-a") and dry[ids["a"][0]].to == "v2 wait-a"
+
+    shown = await dry_run_cli(
+        dev_env, tmp_path, monkeypatch, "--map", "wait-b=wait-b2", "--where", "Segment = 'moving'"
+    )
+    assert shown.exit_code == 0, shown.output
+    assert "36 of 40 running lead(s) would move to v2; 4 refused" in shown.output
+    assert "v2 wait-b2" in shown.output and "with sales" in shown.output
+    print(shown.output)
 
     # Without the mapping the validators refuse b and d; a and c move.
     moved = await migrate_leads(dev_env.client, everyone, MigrateLead(cadence=v2))
