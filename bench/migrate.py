@@ -77,7 +77,7 @@ async def signal(client: object, lead_id: str, kind: EventKind) -> None:
     await journey_handle(client, lead_id).signal("event", event)  # type: ignore[arg-type]
 
 
-async def wait_until(check: object, timeout: float = 120) -> None:
+async def wait_until(check: object, timeout: float = 600) -> None:
     deadline = time.perf_counter() + timeout
     while not await check():  # type: ignore[operator]
         if time.perf_counter() > deadline:

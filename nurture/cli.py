@@ -15,10 +15,10 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from nurture.cadence import cli as changes_cli
 from nurture.console import bold, console, err, tag
 from nurture.desk.cli import reps_app, tasks_app
 from nurture.inbox.cli import app as inbox_app
+from nurture.leads import cadence_cli as changes_cli
 from nurture.leads.cli import register as register_pause_commands
 from nurture.planning import cli as planning_cli
 from nurture.sales.cli import handoff_app

@@ -18,7 +18,7 @@ from nurture.contracts import MigrateLead
 from nurture.events import EngagementEvent, EventKind
 from nurture.journey.state import Journey, Phase
 from nurture.leads.enrollment import enroll_many
-from nurture.leads.migrate import migrate_leads, plans, running_leads
+from nurture.leads.migrate import migrate_leads, plans, running_cadence, running_leads
 from nurture.settings import Settings, get_settings
 from nurture.store import Store
 from nurture.temporal.calls import journey_handle, query
@@ -158,6 +158,15 @@ async def test_forty_leads_move_to_v2_at_their_next_wait(
     again = await migrate_leads(dev_env.client, [*b_moved, *ids["a"][:2]], mapped)
     assert set(again.moved) == set(b_moved)
     assert all("must be higher" in again.refused[lead] for lead in ids["a"][:2])
+
+    # `nurture cadence diff moving@running FILE` reads the newest version leads run on.
+    reader = Settings(temporal_address=dev_env.client.service_client.config.target_host)
+
+    async def newest_running() -> bool:
+        return (await running_cadence(reader, "moving", "running")).version == 2
+
+    await eventually(newest_running)
+    assert (await running_cadence(reader, "moving", "1")).steps == v1.steps
 
     await asyncio.gather(*(click(dev_env, lead) for g in "abc" for lead in ids[g]))
     results = await asyncio.gather(

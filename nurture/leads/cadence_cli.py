@@ -13,6 +13,7 @@ from nurture.cadence.diff import diff_cadences
 from nurture.cadence.model import Cadence, find_cadence, load_cadence
 from nurture.cadence.variants import shares, step_variants
 from nurture.console import console
+from nurture.leads.migrate_cli import migrate_command
 from nurture.settings import get_settings
 from nurture.yamlfiles import FileError
 
@@ -21,8 +22,6 @@ def register(cadence_app: typer.Typer) -> None:
     """Add these commands to ``nurture cadence``."""
     cadence_app.command("variants")(variants_command)
     cadence_app.command("diff")(diff_command)
-    from nurture.leads.migrate_cli import migrate_command
-
     cadence_app.command("migrate")(migrate_command)
 
 
