@@ -164,6 +164,8 @@ def _where(j: Journey) -> str:
         Phase.call_open: "call task open",
         Phase.sending: "sending",
         Phase.waiting: "waiting",
+        Phase.handoff: "with sales",
+        Phase.cooling_down: "cooling down",
     }.get(j.phase, j.phase.value)
     paused = ", paused" if j.paused is not None else ""
     return f"c{j.cycle} {anchor(j)} ({phase}{paused})"
