@@ -148,7 +148,13 @@ async def _start_safely(client: Client, settings: Settings) -> DemoRun | None:
         return None
 
 
-async def start(client: Client, settings: Settings) -> DemoRun:
+async def start(
+    client: Client,
+    settings: Settings,
+    *,
+    cadence_path: Path = DEMO_CADENCE,
+    reply_after: float = REPLY_AFTER,
+) -> DemoRun:
     """``nurture up``'s demo: print the demo login (a new password each start), run the tour."""
     from nurture.console import console
 
@@ -163,7 +169,9 @@ async def start(client: Client, settings: Settings) -> DemoRun:
                 style="bold",
                 highlight=False,
             )
-        run = await seed(client, settings, store)
+        run = await seed(
+            client, settings, store, cadence_path=cadence_path, reply_after=reply_after
+        )
     finally:
         store.close()
     console.print(

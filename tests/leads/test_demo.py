@@ -3,13 +3,15 @@ desk, a sales handoff and an inbox event all appear; the demo login works."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from nurture.inbox.store import Inbox
 from nurture.journey.state import Journey, Phase
-from nurture.leads.demo import DEMO_CADENCE, DEMO_USER, demo_leads, demo_password, seed
+from nurture.leads.demo import DEMO_CADENCE, DEMO_USER, demo_leads, start
 from nurture.roster.file import load_if_empty
 from nurture.roster.reps import RepDirectory
 from nurture.settings import ROOT
@@ -26,20 +28,26 @@ def quick_demo(tmp_path: Path) -> Path:
 
 
 async def test_the_demo_shows_every_part(
-    dev_env: WorkflowEnvironment, store: Store, tmp_path: Path
+    dev_env: WorkflowEnvironment,
+    store: Store,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     reps = RepDirectory(store)
     assert load_if_empty(reps, ROOT / "cadences") is not None
-    password = demo_password(store)
-    assert password and reps.authenticate(DEMO_USER, password) is not None
     leads = [lead.id for lead in demo_leads()]
     async with running_worker(
         dev_env.client, store, cadences=ROOT / "cadences", templates=ROOT / "templates"
-    ) as settings:
-        run = await seed(
-            dev_env.client, settings, store, cadence_path=quick_demo(tmp_path), reply_after=1
+    ) as worker_settings:
+        settings = worker_settings.model_copy(update={"database_url": store.url})
+        run = await start(
+            dev_env.client, settings, cadence_path=quick_demo(tmp_path), reply_after=1
         )
         assert sorted(run.enrolled.started) == leads and run.replied == ["demo-1"]
+        printed = capsys.readouterr().out
+        found = re.search(rf"demo login: {DEMO_USER} / (\S+)", printed)
+        assert found, printed
+        assert reps.authenticate(DEMO_USER, found.group(1)) is not None
 
         async def every_part() -> bool:
             touches = [t for lead in leads for t in store.list_touches(lead_id=lead)]
