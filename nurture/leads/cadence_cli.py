@@ -15,6 +15,7 @@ from nurture.cadence.variants import shares, step_variants
 from nurture.console import console
 from nurture.leads.migrate_cli import migrate_command
 from nurture.settings import get_settings
+from nurture.temporal.calls import LeadError
 from nurture.yamlfiles import FileError
 
 
@@ -78,6 +79,6 @@ def _load(ref: str) -> Cadence:
         for problem in exc.problems:
             console.print(str(problem), style="red")
         raise typer.Exit(1) from None
-    except (LookupError, OSError) as exc:
-        console.print(str(exc), style="red")
+    except (LookupError, OSError, RuntimeError, LeadError, ValueError) as exc:
+        console.print(getattr(exc, "message", None) or str(exc), style="red")
         raise typer.Exit(1) from None
