@@ -34,10 +34,10 @@ DEMO_USER = "dana.brooks"
 REPLY_AFTER = 8.0
 
 _PEOPLE = [
-    ("demo-1", "Avery", "Stone", "Northwind Mills", "VP Operations"),
-    ("demo-2", "Blake", "Ortiz", "Harbor Freight Lines", "Director of Planning"),
-    ("demo-3", "Casey", "Lindqvist", "Summit Packaging", "Head of Supply Chain"),
-    ("demo-4", "Devon", "Mbeki", "Keystone Tools", "COO"),
+    ("Avery", "Stone", "Northwind Mills", "VP Operations"),
+    ("Blake", "Ortiz", "Harbor Freight Lines", "Director of Planning"),
+    ("Casey", "Lindqvist", "Summit Packaging", "Head of Supply Chain"),
+    ("Devon", "Mbeki", "Keystone Tools", "COO"),
 ]
 
 
@@ -58,22 +58,24 @@ def awake_zone(now: datetime | None = None) -> str:
 
 
 def demo_leads(now: datetime | None = None) -> list[Lead]:
-    """The demo's leads (fictional people on example.com addresses and 555 numbers)."""
-    zone = awake_zone(now)
+    """The demo's leads (fictional people on example.com addresses and 555 numbers); their ids
+    carry the start time (``demo-1203-091500-1``), so every start of the demo has new leads."""
+    now = now or datetime.now(UTC)
+    zone, stamp = awake_zone(now), f"{now:%m%d-%H%M%S}"
     return [
         Lead(
-            id=lead_id,
+            id=f"demo-{stamp}-{number}",
             first_name=first,
             last_name=last,
             email=f"{first.lower()}.{last.lower()}@example.com",
-            phone=f"+1415555{index:04d}",
+            phone=f"+1415555{159 + number:04d}",
             company=company,
             title=title,
             segment="demo",
             timezone=zone,
             fields={"industry": "Manufacturing"},
         )
-        for index, (lead_id, first, last, company, title) in enumerate(_PEOPLE, start=160)
+        for number, (first, last, company, title) in enumerate(_PEOPLE, start=1)
     ]
 
 

@@ -11,7 +11,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from nurture.inbox.store import Inbox
 from nurture.journey.state import Journey, Phase
-from nurture.leads.demo import DEMO_CADENCE, DEMO_USER, demo_leads, start
+from nurture.leads.demo import DEMO_CADENCE, DEMO_USER, start
 from nurture.roster.file import load_if_empty
 from nurture.roster.reps import RepDirectory
 from nurture.settings import ROOT
@@ -35,7 +35,6 @@ async def test_the_demo_shows_every_part(
 ) -> None:
     reps = RepDirectory(store)
     assert load_if_empty(reps, ROOT / "cadences") is not None
-    leads = [lead.id for lead in demo_leads()]
     async with running_worker(
         dev_env.client, store, cadences=ROOT / "cadences", templates=ROOT / "templates"
     ) as worker_settings:
@@ -43,7 +42,9 @@ async def test_the_demo_shows_every_part(
         run = await start(
             dev_env.client, settings, cadence_path=quick_demo(tmp_path), reply_after=1
         )
-        assert sorted(run.enrolled.started) == leads and run.replied == ["demo-1"]
+        leads = sorted(run.enrolled.started)
+        assert len(leads) == 4 and run.replied == [leads[0]]
+        first = leads[0]
         printed = capsys.readouterr().out
         found = re.search(rf"demo login: {DEMO_USER} / (\S+)", printed)
         assert found, printed
@@ -53,8 +54,8 @@ async def test_the_demo_shows_every_part(
             touches = [t for lead in leads for t in store.list_touches(lead_id=lead)]
             channels = {t.channel for t in touches}
             variants = {t.variant for t in touches if t.step_id == "welcome"}
-            inbox = Inbox(store).get("demo:demo-1:reply")
-            handoff: Journey = await query(dev_env.client, "demo-1", "state", Journey)
+            inbox = Inbox(store).get(f"demo:{first}:reply")
+            handoff: Journey = await query(dev_env.client, first, "state", Journey)
             return (
                 {"email", "sms", "call"} <= channels
                 and variants <= {"intro", "tips-first"}
