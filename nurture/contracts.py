@@ -43,6 +43,7 @@ class Touch(BaseModel):
     assignee: str | None = None
     due: AwareDatetime | None = None
     variant: str | None = Field(None, description="The A/B variant of the step this lead gets")
+    content: str | None = Field(None, description="The variant's inline text (sms, voicemail)")
 
 
 class TouchResult(BaseModel):

@@ -148,7 +148,23 @@ class Variant(FileModel):
 
     id: str = Field(pattern=SLUG, description="Variant id, e.g. 'a' or 'short-subject'")
     weight: float = Field(1, gt=0, description="Relative share of leads (default 1)")
-    template: str = Field(description="The variant's template (same channel folder)")
+    template: str | None = Field(None, description="The variant's template (same channel folder)")
+    content: str | None = Field(
+        None, description="Inline text instead of a template (sms and voicemail only)"
+    )
+
+    @model_validator(mode="after")
+    def _template_or_content(self) -> Variant:
+        if (self.template is None) == (self.content is None):
+            raise ValueError("a variant needs either a 'template' or a 'content', not both")
+        return self
+
+    def describe(self) -> str:
+        """Its template, or the start of its inline text."""
+        if self.template is not None:
+            return self.template
+        text = " ".join(str(self.content).split())
+        return f"inline: {text[:40]}{'…' if len(text) > 40 else ''}"
 
 
 class TouchParams(FileModel):

@@ -358,7 +358,7 @@ def _touch(
         return Wait(until=earliest, summary=j.wake_reason)
     step = current_step(j)
     variant = _variant(j, step, step_id)
-    if variant is not None:
+    if variant is not None and variant.template is not None:
         template = variant.template
     visit = j.visits.get(step_id, 0) + 1
     j.visits[step_id] = visit
@@ -384,6 +384,7 @@ def _touch(
         caller_id=j.cadence.calendar.caller_id if channel in PHONE_CHANNELS else None,
         mail_format=step.direct_mail.format if isinstance(step, DirectMailStep) else None,
         variant=variant.id if variant is not None else None,
+        content=variant.content if variant is not None else None,
     )
     if channel is Channel.call and isinstance(step, CallStep):
         call = step.call

@@ -44,7 +44,7 @@ def variants_command(
                 variant.id,
                 f"{variant.weight:g}",
                 f"{share[variant.id]:.0%}",
-                variant.template,
+                variant.describe(),
             )
     console.print(f"{cadence.name} v{cadence.version}", style="bold")
     console.print(table)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from activities.touches import TouchActivities
 from nurture.cadence.model import Cadence, parse_cadence
 from nurture.cadence.render import Rendered
 from nurture.cadence.validate import validate_files
@@ -22,7 +23,7 @@ from nurture.leads.enrollment import new_journey
 from nurture.planning import simulate
 from nurture.store import Store
 from nurture.yamlfiles import FileError
-from tests.conftest import FIXTURE_TEMPLATES, make_lead
+from tests.conftest import FIXTURE_CADENCES, FIXTURE_TEMPLATES, make_lead
 
 T0 = datetime(2026, 3, 2, 10, tzinfo=UTC)
 
@@ -147,3 +148,64 @@ def test_cli_lists_the_variants(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["cadence", "variants", str(path)])
     assert result.exit_code == 0, result.output
     assert "long" in result.output and "75%" in result.output and "hello-short" in result.output
+
+
+SMS_AB = AB.replace(
+    """  - id: letter
+    direct_mail: {template: letter}""",
+    """  - id: text
+    sms:
+      template: nudge
+      variants:
+        - {id: file, template: nudge}
+        - {id: inline, content: "Hi {{ lead.first_name }}, 2 minutes for a call?"}""",
+)
+
+
+def test_an_sms_variant_may_be_inline_text(tmp_path: Path) -> None:
+    path = tmp_path / "ab.yaml"
+    path.write_text(SMS_AB)
+    assert validate_files([path], FIXTURE_TEMPLATES)[1] == []
+    found = {}
+    for i in range(40):
+        run = simulate.run(
+            new_journey(make_lead(f"S{i}", timezone="UTC"), ab_cadence(SMS_AB), T0), T0
+        )
+        text = next(t.touch for t in run.touches if t.touch.step_id == "text")
+        found[text.variant] = text
+    inline = found["inline"]
+    assert inline.content is not None and found["file"].content is None
+    store = Store("sqlite://", upgrade=True)
+    activities = TouchActivities(store, FIXTURE_TEMPLATES, FIXTURE_CADENCES)
+    assert activities.deliver_touch(inline).status == "sent"
+    row = store.get_touch(inline.touch_id)
+    assert row is not None and row.body_text == "Hi Ann, 2 minutes for a call?"
+    assert row.variant == "inline"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ("{{ lead.nope }}", "inline content"),
+        ("", "either a 'template' or a 'content'"),
+    ],
+)
+def test_inline_content_is_checked(tmp_path: Path, change: str, message: str) -> None:
+    text = SMS_AB.replace(
+        'content: "Hi {{ lead.first_name }}, 2 minutes for a call?"',
+        f'content: "{change}"' if change else "weight: 2",
+    )
+    path = tmp_path / "ab.yaml"
+    path.write_text(text)
+    _, problems = validate_files([path], FIXTURE_TEMPLATES)
+    assert any(message in p.message for p in problems), problems
+
+
+def test_inline_content_is_refused_on_email(tmp_path: Path) -> None:
+    path = tmp_path / "ab.yaml"
+    path.write_text(
+        AB.replace("{id: short, weight: 1, template: hello-short}", '{id: short, content: "Hi"}')
+    )
+    _, problems = validate_files([path], FIXTURE_TEMPLATES)
+    assert [p.field for p in problems] == ["steps[0].email.variants[1].content"]
+    assert "email needs a template" in problems[0].message
