@@ -123,6 +123,7 @@ class ChaosReport:
     batches_cancelled: int = 0
     lookups: int = 0
     retry_gaps: list[float] = field(default_factory=list)  # kill -> retried send, seconds
+    slow_retries: list[str] = field(default_factory=list)  # each retry: gap, attempt, failure
     schedule_to_start_timeouts: int = 0  # sticky workflow tasks no worker picked up in time
 
     @property
@@ -157,6 +158,7 @@ class ChaosReport:
             f"kill-to-retry: {len(self.retry_gaps)} sends retried after a kill, longest gap "
             f"{self.longest_gap:.1f} s, median {_median(self.retry_gaps):.1f} s "
             f"(all: {sorted(self.retry_gaps)})",
+            *(f"  retry {line}" for line in sorted(self.slow_retries, reverse=True)[:3]),
             f"SendGrid ({self.sendgrid}): {self.batches_cancelled} batches cancelled, "
             f"{self.lookups} Email Activity lookups; unknown {self.unknown_rate:.2%}",
             f"workflow task schedule-to-start timeouts (sticky queues): "
@@ -376,7 +378,10 @@ async def read_histories(
                 at = event.event_time.ToDatetime().timestamp()
                 before = [k for k in killed_at if k <= at]
                 if before:
-                    report.retry_gaps.append(round(at - before[-1], 1))
+                    gap = round(at - before[-1], 1)
+                    report.retry_gaps.append(gap)
+                    failure = started.last_failure.message[:120]
+                    report.slow_retries.append(f"{gap} s, attempt {started.attempt}: {failure}")
             elif event.HasField("workflow_task_timed_out_event_attributes"):
                 timed_out = event.workflow_task_timed_out_event_attributes
                 if timed_out.timeout_type == TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START:

@@ -1,5 +1,7 @@
 """Table ``email_attempts``: each request an email touch made to SendGrid (its scheduled-send
-batch), so an unclear send is cancelled and resent, or looked up, instead of left unknown.
+batch), so an unclear send is cancelled and resent, or looked up, instead of left unknown; and
+``inbox.claimed_by``/``claimed_until``: the delivery that holds a row (one path per row at a time,
+across web processes).
 
 Revision ID: 0003
 Revises: 0002
@@ -32,9 +34,15 @@ def upgrade() -> None:
     op.create_index(
         "ix_email_attempts_status_send_at", "email_attempts", ["status", "send_at"], unique=False
     )
+    with op.batch_alter_table("inbox") as table:
+        table.add_column(sa.Column("claimed_by", sa.String(length=64), nullable=True))
+        table.add_column(sa.Column("claimed_until", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
     """Revert this revision."""
+    with op.batch_alter_table("inbox") as table:
+        table.drop_column("claimed_until")
+        table.drop_column("claimed_by")
     op.drop_index("ix_email_attempts_status_send_at", table_name="email_attempts")
     op.drop_table("email_attempts")
