@@ -10,6 +10,7 @@ from sqlalchemy import MetaData
 
 from nurture.channels.email_attempts import EmailAttemptRow
 from nurture.inbox.store import InboxRecord
+from nurture.journeylog.store import JourneyLogRow
 from nurture.roster.assignments import AssignmentRecord
 from nurture.roster.reps import RepRow, RoundRobinRow, TeamRow
 from nurture.store import Base, TouchRecord
@@ -26,6 +27,7 @@ ALL: tuple[type[Base], ...] = (
     RepRow,
     RoundRobinRow,
     LoginFailureRow,
+    JourneyLogRow,
     EmailAttemptRow,
 )
 

@@ -4,7 +4,8 @@ A send whose outcome was unclear ends ``unknown`` (the provider may or may not h
 journey skips it. The journey remembers it; when an event carrying its touch id arrives (the
 inbox's ``touch.confirmed`` from SendGrid's ``processed``/``delivered`` webhook, or any event of
 that touch: a delivery status, an open), the journey records "confirmed sent" on its timeline and
-counts the touch like a sent one: in ``touches_sent`` and for the contact governor.
+counts the touch like a sent one: in ``touches_sent``, for the contact governor and in the
+journey log (a ``touch_sent`` milestone, reason "confirmed late").
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@ batch), so an unclear send is cancelled and resent, or looked up, instead of lef
 ``inbox.claimed_by``/``claimed_until``: the delivery that holds a row (one path per row at a time,
 across web processes).
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003"
-down_revision: str | None = "0002"
+revision: str = "0004"
+down_revision: str | None = "0003"
 branch_labels: str | None = None
 depends_on: str | None = None
 
