@@ -1,7 +1,5 @@
 """Table ``email_attempts``: each request an email touch made to SendGrid (its scheduled-send
-batch), so an unclear send is cancelled and resent, or looked up, instead of left unknown; and
-``inbox.claimed_by``/``claimed_until``: the delivery that holds a row (one path per row at a time,
-across web processes).
+batch), so an unclear send is cancelled and resent, or looked up, instead of left unknown.
 
 Revision ID: 0004
 Revises: 0003
@@ -34,15 +32,9 @@ def upgrade() -> None:
     op.create_index(
         "ix_email_attempts_status_send_at", "email_attempts", ["status", "send_at"], unique=False
     )
-    with op.batch_alter_table("inbox") as table:
-        table.add_column(sa.Column("claimed_by", sa.String(length=64), nullable=True))
-        table.add_column(sa.Column("claimed_until", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
     """Revert this revision."""
-    with op.batch_alter_table("inbox") as table:
-        table.drop_column("claimed_until")
-        table.drop_column("claimed_by")
     op.drop_index("ix_email_attempts_status_send_at", table_name="email_attempts")
     op.drop_table("email_attempts")
