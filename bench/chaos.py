@@ -293,6 +293,7 @@ async def run_chaos(
     hurry: bool = False,
     worker_settings: dict[str, str] | None = None,
     sendgrid: str = "at-most-once",
+    hold: float = HOLD,
 ) -> ChaosReport:
     """The whole run in a temporary directory; returns the counts."""
     rng = random.Random(seed)
@@ -300,7 +301,7 @@ async def run_chaos(
     began = time.monotonic()
     killed_at: list[float] = []  # wall clock, to compare with the histories' event times
     with tempfile.TemporaryDirectory(prefix="nurture-chaos-") as tmp, ProviderStub() as stub:
-        stub.hold = HOLD
+        stub.hold = hold
         settings = Settings(
             temporal_address=f"127.0.0.1:{free_loopback_port()}",
             ui_port=free_loopback_port(),
@@ -442,6 +443,9 @@ def main() -> None:
         help="cancel: cancellable scheduled sends; lookup: Email Activity",
     )
     parser.add_argument(
+        "--hold", type=float, default=HOLD, help="seconds each touch's first answer is held"
+    )
+    parser.add_argument(
         "--hurry", action="store_true", help="after each kill, shorten orphaned sends by hand"
     )
     parser.add_argument(
@@ -461,6 +465,7 @@ def main() -> None:
             seed=args.seed,
             hurry=args.hurry,
             sendgrid=args.sendgrid,
+            hold=args.hold,
             worker_settings=dict(item.split("=", 1) for item in args.set),
         )
     )
