@@ -124,6 +124,7 @@ class ChaosReport:
     lookups: int = 0
     retry_gaps: list[float] = field(default_factory=list)  # kill -> retried send, seconds
     slow_retries: list[str] = field(default_factory=list)  # each retry: gap, attempt, failure
+    queue_waits: list[float] = field(default_factory=list)  # first attempts: scheduled -> started
     schedule_to_start_timeouts: int = 0  # sticky workflow tasks no worker picked up in time
 
     @property
@@ -159,6 +160,8 @@ class ChaosReport:
             f"{self.longest_gap:.1f} s, median {_median(self.retry_gaps):.1f} s "
             f"(all: {sorted(self.retry_gaps)})",
             *(f"  retry {line}" for line in sorted(self.slow_retries, reverse=True)[:3]),
+            f"first attempts waited for a worker: longest {max(self.queue_waits, default=0):.1f} "
+            f"s, median {_median(self.queue_waits):.1f} s (a retry waits in the same queue)",
             f"SendGrid ({self.sendgrid}): {self.batches_cancelled} batches cancelled, "
             f"{self.lookups} Email Activity lookups; unknown {self.unknown_rate:.2%}",
             f"workflow task schedule-to-start timeouts (sticky queues): "
@@ -366,17 +369,20 @@ async def read_histories(
     """
     async for listed in client.list_workflows(query):
         history = await client.get_workflow_handle(listed.id, run_id=listed.run_id).fetch_history()
-        sends: set[int] = set()
+        sends: dict[int, float] = {}  # scheduled event id -> when
         for event in history.events:
+            at = event.event_time.ToDatetime().timestamp()
             if event.HasField("activity_task_scheduled_event_attributes"):
                 scheduled = event.activity_task_scheduled_event_attributes
                 if scheduled.activity_type.name == "deliver_touch":
-                    sends.add(event.event_id)
+                    sends[event.event_id] = at
             elif event.HasField("activity_task_started_event_attributes"):
                 started = event.activity_task_started_event_attributes
-                if started.scheduled_event_id not in sends or started.attempt < 2:
+                if started.scheduled_event_id not in sends:
                     continue
-                at = event.event_time.ToDatetime().timestamp()
+                if started.attempt == 1:  # how long a send waited for a worker's thread
+                    report.queue_waits.append(round(at - sends[started.scheduled_event_id], 1))
+                    continue
                 before = [k for k in killed_at if k <= at]
                 if before:
                     gap = round(at - before[-1], 1)
