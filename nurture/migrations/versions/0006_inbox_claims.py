@@ -1,9 +1,8 @@
 """``inbox.claimed_by`` and ``claimed_until``: the delivery pass that holds a row (a lease), so
-one path signals a row at a time, across web processes. (Apart from 0004, which main already
-had when these columns came.)
+one path signals a row at a time, across web processes.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 """
 
 from __future__ import annotations
@@ -11,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005"
-down_revision: str | None = "0004"
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | None = None
 depends_on: str | None = None
 
