@@ -23,6 +23,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python bench/touches.py`
 
+from temporalio.api.enums.v1 import TimeoutType
 from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker
 
@@ -103,6 +104,7 @@ class Phase:
     cpu: Cpu
     durations: list[float]
     history_events: int
+    sticky_timeouts: int = 0
 
 
 async def durations(handles: Sequence[WorkflowHandle[Any, Any]]) -> tuple[list[float], int]:
@@ -113,6 +115,17 @@ async def durations(handles: Sequence[WorkflowHandle[Any, Any]]) -> tuple[list[f
     ]
     history = await handles[0].fetch_history()
     return spans, len(history.events)
+
+
+async def sticky_timeouts(handles: Sequence[WorkflowHandle[Any, Any]]) -> int:
+    """Workflow tasks that waited too long for their worker's cache (schedule-to-start)."""
+    timed_out = 0
+    for handle in handles:
+        async for event in handle.fetch_history_events():
+            if event.HasField("workflow_task_timed_out_event_attributes"):
+                kind = event.workflow_task_timed_out_event_attributes.timeout_type
+                timed_out += kind == TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START
+    return timed_out
 
 
 async def run_nurture(
@@ -126,7 +139,9 @@ async def run_nurture(
     """Enrol ``args.leads`` leads with ``enroll_many`` and wait for every journey to finish."""
     leads = make_leads(args.leads, prefix, ("bench",))
     outbox_before = touches.store.count_touches()
-    with ThreadPoolExecutor(args.threads) as executor:
+    with ThreadPoolExecutor(args.threads) as shared:
+        # --pools channel: the worker as `nurture worker` builds it (NURTURE_WORKER_* settings)
+        executor = shared if args.pools == "shared" else None
         async with build_worker(client, settings, executor, touches):
             before, began = Cpu.now(), time.perf_counter()
             report = await enroll_many(
@@ -141,7 +156,7 @@ async def run_nurture(
     if any(r.outcome != "finished" or r.touches_sent != args.touches for r in results):
         raise RuntimeError(f"unexpected journey results, e.g. {results[0]}")
     spans, events = await durations(handles)
-    return Phase(took, cpu, spans, events)
+    return Phase(took, cpu, spans, events, await sticky_timeouts(handles))
 
 
 async def run_raw(
@@ -274,6 +289,8 @@ def report(args: argparse.Namespace, phases: dict[str, list[Phase]]) -> None:
                 if VISIBLE in cpu
                 else []
             ),
+            f"nurture worker: {args.pools} thread pools; sticky schedule-to-start timeouts: "
+            f"{sum(p.sticky_timeouts for p in phases['nurture'])}",
             "history events per workflow: "
             + ", ".join(f"{side} {ps[0].history_events}" for side, ps in phases.items()),
             neighbour_note(others),
@@ -291,6 +308,13 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64, help="starts in flight")
     parser.add_argument(
         "--threads", type=int, default=ACTIVITY_THREADS, help="activity threads (both sides)"
+    )
+    parser.add_argument(
+        "--pools",
+        choices=["shared", "channel"],
+        default="shared",
+        help="shared: one pool of --threads for every worker (as before); channel: one pool "
+        "per channel, sized by NURTURE_WORKER_* like `nurture worker`",
     )
     parser.add_argument("--rounds", type=int, default=2, help="rounds (order alternates)")
     parser.add_argument("--warmup", type=int, default=20, help="unmeasured leads per side")

@@ -56,6 +56,9 @@ class TouchResult(BaseModel):
     provider_id: str | None = None
     subject: str | None = None
     error: str | None = Field(None, description="Why a permanent failure stops the channel")
+    delivery_unknown: bool = Field(
+        False, description="Skipped because the provider may or may not have it (at most once)"
+    )
 
 
 class LoadRequest(BaseModel):

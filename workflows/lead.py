@@ -33,7 +33,7 @@ with workflow.unsafe.imports_passed_through():
         ResumeLead,
         TouchResult,
     )
-    from nurture.events import EngagementEvent
+    from nurture.events import EngagementEvent, EventKind
     from nurture.journey import engine, milestones
     from nurture.journey.commands import Assign, ContinueAsNew, Finish, LoadCadence, SendTouch, Wait
     from nurture.journey.engine import ActionRefused
@@ -56,6 +56,8 @@ SEND_RETRY = RetryPolicy(
 #: A send whose worker stopped heartbeating this long ago (activities/heartbeat.py beats every
 #: 2 s) is retried now, not after the start-to-close timeout.
 SEND_HEARTBEAT_TIMEOUT = timedelta(seconds=10)
+#: Patch: an event confirming a touch skipped as delivery unknown counts it as sent.
+LATE_CONFIRM = "2026-12-late-confirm"
 
 
 @workflow.defn(name="LeadJourney")
@@ -295,7 +297,14 @@ class LeadJourneyWorkflow:
 
     def _apply_inbox(self) -> None:
         while self.inbox:
-            engine.on_event(self.lead_journey, self.inbox.pop(0), workflow.now())
+            event = self.inbox.pop(0)
+            # Only an event about a touch skipped as delivery unknown behaves differently.
+            late = (
+                bool(event.touch_id)
+                and any(u.touch_id == event.touch_id for u in self.lead_journey.unknown_touches)
+            ) or event.kind is EventKind.touch_confirmed
+            late_confirm = late and workflow.patched(LATE_CONFIRM)
+            engine.on_event(self.lead_journey, event, workflow.now(), late_confirm=late_confirm)
 
     async def _flush_milestones(self) -> None:
         """Write the journey's new milestones to the journey log in one activity."""

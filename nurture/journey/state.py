@@ -154,6 +154,15 @@ class Pause(BaseModel):
     reason: str
 
 
+class UnknownTouch(BaseModel):
+    """A touch skipped as "delivery unknown", until a provider event confirms it went out."""
+
+    touch_id: str
+    channel: Channel
+    summary: str
+    step: str
+
+
 class TouchMark(BaseModel):
     """When a touch went out, on which channel (for the contact governor)."""
 
@@ -196,6 +205,9 @@ class Journey(BaseModel):
     stopped: dict[Channel, str] = Field(default_factory=dict)
     touch_log: list[TouchMark] = Field(default_factory=list, description="Touches of the last week")
     touches_sent: int = 0
+    unknown_touches: list[UnknownTouch] = Field(
+        default_factory=list, description="Touches skipped as delivery unknown (latest kept)"
+    )
     cycle_events: list[EventKind] = Field(default_factory=list)
     recent_events: list[EventKind] = Field(
         default_factory=list, description="Events since the last touch (for wait_for)"

@@ -43,6 +43,7 @@ from nurture.journey.commands import (
     SendTouch,
     Wait,
 )
+from nurture.journey.confirm import remember_unknown
 from nurture.journey.desk import (
     check_call_task,
 )
@@ -137,6 +138,7 @@ def on_touch_result(journey: Journey, result: TouchResult, now: datetime) -> Non
     if touch is None:
         raise EngineError("no touch is being sent")
     journey.pending = None
+    remember_unknown(journey, touch, result)
     milestones.emit(
         journey,
         now,
