@@ -462,7 +462,7 @@ async def _run_all(settings: Settings, demo: Path | None) -> None:
             await _enroll(settings, demo, None)
         console.print(
             f"\n[bold green]nurture is running[/]\n"
-            f"  Temporal Web UI   http://localhost:{settings.ui_port}/namespaces/"
+            f"  Temporal Web UI   http://127.0.0.1:{settings.ui_port}/namespaces/"
             f"{settings.temporal_namespace}/workflows  (each lead is a workflow lead-<id>)\n"
             f"  Outbox (web app)  http://{settings.web_host}:{settings.web_port}/outbox\n"
             f"  Call desk         http://{settings.web_host}:{settings.web_port}/desk"
