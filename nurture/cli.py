@@ -16,10 +16,11 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from nurture.console import console, err
+from nurture.console import bold, console, err, tag
 from nurture.desk.cli import reps_app, tasks_app
 from nurture.inbox.cli import app as inbox_app
 from nurture.leads.cli import register as register_pause_commands
+from nurture.planning import cli as planning_cli
 from nurture.sales.cli import handoff_app
 from nurture.settings import ROOT, Settings, get_settings
 
@@ -44,6 +45,8 @@ app.add_typer(reps_app, name="reps")
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(handoff_app, name="handoff")
 register_pause_commands(lead_app, cadence_app)  # lead/cadence pause and resume
+cadence_app.command("preview")(planning_cli.preview_command)
+app.command("forecast")(planning_cli.forecast_command)
 
 
 # ---------------------------------------------------------------- cadences
@@ -55,6 +58,7 @@ def cadence_validate(
 ) -> None:
     """Check cadence files: shape, steps, templates (rendered for a sample lead), references."""
     from nurture.cadence.model import RULE_FILES, cadence_files
+    from nurture.cadence.overlap import roster_warnings
     from nurture.cadence.validate import rule_files, validate_files
 
     settings = get_settings()
@@ -64,16 +68,23 @@ def cadence_validate(
         raise typer.Exit(2)
     good, problems = validate_files(list(paths), settings.templates_dir)
     for problem in problems:
-        err.print(f"[red]error[/] {problem}", highlight=False)
+        err.print(tag("error", "red", problem))
+    by_name = {cadence.name: cadence for cadence in good}
+    for warning in roster_warnings({p: by_name[p.stem] for p in paths if p.stem in by_name}):
+        err.print(tag("warning", "yellow", warning))
     for cadence in good:
         console.print(
-            f"[green]ok[/] {cadence.name} v{cadence.version}: {len(cadence.steps)} "
-            f"steps, {cadence.touch_count()} touches × {cadence.cycles.count} cycles"
+            tag(
+                "ok",
+                "green",
+                f"{cadence.name} v{cadence.version}: {len(cadence.steps)} "
+                f"steps, {cadence.touch_count()} touches × {cadence.cycles.count} cycles",
+            )
         )
     bad = {problem.file for problem in problems}
     for path in paths:
         if path.stem in RULE_FILES and str(path) not in bad:
-            console.print(f"[green]ok[/] {path.name}")
+            console.print(tag("ok", "green", path.name))
     if problems:
         err.print(f"{len(problems)} problem(s) in {len(bad)} file(s)")
         raise typer.Exit(1)
@@ -103,7 +114,7 @@ async def _enroll(settings: Settings, csv_path: Path, cadence_name: str | None) 
 
     leads, errors = read_leads(csv_path)
     for error in errors:
-        err.print(f"[red]rejected[/] {csv_path}:{error}", highlight=False)
+        err.print(tag("rejected", "red", f"{csv_path}:{error}"))
     cadence = find_cadence(settings.cadences_dir, cadence_name) if cadence_name else None
     cadences = [load_cadence(p) for p in cadence_files(settings.cadences_dir)]
     client = await connect(settings)
@@ -125,7 +136,7 @@ async def _enroll(settings: Settings, csv_path: Path, cadence_name: str | None) 
             rules=load_rules(settings.cadences_dir),
         )
     for error in report.rejected:
-        err.print(f"[red]rejected[/] {csv_path}:{error}", highlight=False)
+        err.print(tag("rejected", "red", f"{csv_path}:{error}"))
     console.print(
         f"{len(report.started)} enrolled, {len(report.already_enrolled)} already "
         f"enrolled, {len(errors) + len(report.rejected)} rejected"
@@ -180,10 +191,15 @@ async def _journey(settings: Settings, lead_id: str) -> None:
     client = await connect(settings)
     journey: Journey = await calls.query(client, lead_id, "state", Journey)
     console.print(
-        f"[bold]{journey.lead.id}[/] {journey.lead.full_name} · {journey.lead.company}"
-        f" — {journey.cadence.name} v{journey.cadence.version}, cycle "
-        f"{journey.cycle}/{journey.cadence.cycles.count}, stage [bold]"
-        f"{journey.stage.value}[/], score {journey.score}"
+        bold(
+            "",
+            journey.lead.id,
+            f" {journey.lead.full_name} · {journey.lead.company}"
+            f" — {journey.cadence.name} v{journey.cadence.version}, cycle "
+            f"{journey.cycle}/{journey.cadence.cycles.count}, stage ",
+            journey.stage.value,
+            f", score {journey.score}",
+        )
     )
     table = Table("when (UTC)", "cycle", "what")
     for entry in journey.timeline:
@@ -315,7 +331,7 @@ async def _temporal_setup(settings: Settings) -> None:
     report = await setup(client)
     where = f"namespace {client.namespace} on {settings.temporal_address}"
     for name in report.added:
-        console.print(f"[green]added[/] search attribute {name}")
+        console.print(tag("added", "green", f"search attribute {name}"))
     if report.added:
         console.print(f"{where}: {len(report.added)} search attribute(s) added")
     else:
@@ -336,7 +352,7 @@ def main() -> None:
     try:
         app()
     except (StoreBehind, MissingSearchAttributes) as exc:
-        err.print(f"[red]error[/] {exc}", highlight=False)
+        err.print(tag("error", "red", exc))
         raise SystemExit(2) from None
 
 
@@ -353,7 +369,7 @@ def _check_providers(settings: Settings) -> None:
         settings.check_production()
         check_config(settings)
     except (ConfigError, ProductionConfigError) as exc:
-        err.print(f"[red]error[/] {exc}", highlight=False)
+        err.print(tag("error", "red", exc))
         raise typer.Exit(2) from None
 
 
@@ -364,7 +380,7 @@ def _check_production(settings: Settings) -> None:
     try:
         settings.check_production()
     except ProductionConfigError as exc:
-        err.print(f"[red]error[/] {exc}", highlight=False)
+        err.print(tag("error", "red", exc))
         raise typer.Exit(2) from None
 
 
@@ -461,7 +477,9 @@ async def _run_all(settings: Settings, demo: Path | None) -> None:
             _demo_roster(settings)
             await _enroll(settings, demo, None)
         console.print(
-            f"\n[bold green]nurture is running[/]\n"
+            "\n",
+            tag("nurture is running", "bold green"),
+            "\n"
             f"  Temporal Web UI   http://127.0.0.1:{settings.ui_port}/namespaces/"
             f"{settings.temporal_namespace}/workflows  (each lead is a workflow lead-<id>)\n"
             f"  Outbox (web app)  http://{settings.web_host}:{settings.web_port}/outbox\n"
@@ -473,7 +491,8 @@ async def _run_all(settings: Settings, demo: Path | None) -> None:
                 else ""
             )
             + "  A lead's journey  nurture lead show <id>\n"
-            "Press Ctrl-C to stop."
+            "Press Ctrl-C to stop.",
+            sep="",
         )
         await asyncio.gather(worker_task, web_task)
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from nurture.settings import get_settings
 
@@ -17,14 +18,26 @@ if TYPE_CHECKING:  # imported lazily at run time (keeps `nurture --help` fast)
     from pydantic import ValidationError
     from temporalio.client import Client
 
-console = Console()
-err = Console(stderr=True, soft_wrap=True)
+#: Markup is off: data (a pattern like '^[a-z0-9]*$', a lead's name) always prints as is; style
+#: comes from ``tag`` and ``bold`` instead.
+console = Console(markup=False, highlight=False)
+err = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
 T = TypeVar("T")
+
+
+def tag(word: str, style: str, message: object = "") -> Text:
+    """A styled leading word followed by ``message`` printed literally, e.g. 'error …' in red."""
+    return Text.assemble((word, style), " ", str(message)) if message != "" else Text(word, style)
+
+
+def bold(*parts: object) -> Text:
+    """Alternate plain and bold parts: ``bold("lead ", lead_id, " on ", name)``."""
+    return Text.assemble(*((str(p), "bold") if i % 2 else str(p) for i, p in enumerate(parts)))
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print the message as an error; the exit to raise."""
-    err.print(f"[red]error[/] {message}", highlight=False)
+    err.print(tag("error", "red", message))
     return typer.Exit(code)
 
 

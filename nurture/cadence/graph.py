@@ -7,6 +7,7 @@ from typing import Any
 
 from nurture.cadence.model import Cadence
 from nurture.cadence.steps import (
+    MIN_GAP,
     BranchStep,
     CallStep,
     ExitStep,
@@ -52,6 +53,17 @@ def _takes_time(step: StepBase) -> bool:
     return isinstance(step, WaitStep | WaitForStep | CallStep)
 
 
+def _takes_a_day(step: StepBase) -> bool:
+    """A step that holds the lead at least ``MIN_GAP`` (a loop needs one)."""
+    if isinstance(step, WaitStep):
+        return step.wait.shortest() >= MIN_GAP
+    if isinstance(step, WaitForStep):
+        return step.wait_for.within.shortest() >= MIN_GAP
+    if isinstance(step, CallStep):
+        return step.call.due.shortest() >= MIN_GAP
+    return False
+
+
 def check_cadence(cadence: Cadence) -> list[tuple[tuple[Any, ...], str]]:
     """Checks beyond the shape: duplicate ids, jumps to nowhere, loops that never wait."""
     problems: list[tuple[tuple[Any, ...], str]] = []
@@ -73,10 +85,27 @@ def check_cadence(cadence: Cadence) -> list[tuple[tuple[Any, ...], str]]:
     # A loop among steps that take no time would send touches (or spin) without end.
     untimed = {i for i, s in enumerate(cadence.steps) if not _takes_time(s)}
     graph = {i: [j for j in successors(cadence, i) if j in untimed] for i in untimed}
+    loops = _cycles(graph)
+    for loop in loops:
+        problems.append((("steps", loop[0]), f"loop without a wait: {_ids(cadence, loop)}"))
+    if loops:
+        return problems
+    # A loop that waits only minutes would touch the lead (or wake the journey) all day long.
+    quick = {i for i, s in enumerate(cadence.steps) if not _takes_a_day(s)}
+    graph = {i: [j for j in successors(cadence, i) if j in quick] for i in quick}
     for loop in _cycles(graph):
-        ids = " -> ".join(str(cadence.steps[i].id) for i in [*loop, loop[0]])
-        problems.append((("steps", loop[0]), f"loop without a wait: {ids}"))
+        problems.append(
+            (
+                ("steps", loop[0]),
+                f"loop waits less than {MIN_GAP.days} day per round: {_ids(cadence, loop)}; "
+                "give one of its waits at least a day",
+            )
+        )
     return problems
+
+
+def _ids(cadence: Cadence, loop: list[int]) -> str:
+    return " -> ".join(str(cadence.steps[i].id) for i in [*loop, loop[0]])
 
 
 def _cycles(graph: dict[int, list[int]]) -> list[list[int]]:

@@ -18,6 +18,8 @@ from pydantic import (
 )
 
 from nurture.cadence.steps import (
+    MAX_STEPS,
+    MIN_GAP,
     PHONE_CHANNELS,
     SLUG,
     STEP_KINDS,
@@ -26,11 +28,12 @@ from nurture.cadence.steps import (
     FileModel,
     Outcome,
     Step,
+    at_least,
 )
 from nurture.calendar import DAY_NAMES, DailyWindow, intersect, parse_window
 from nurture.events import Channel, EventKind
 from nurture.lead import InputCountry, InputTimeZone, e164_number, from_input
-from nurture.yamlfiles import parse_model
+from nurture.yamlfiles import parse_model, read_file
 
 #: The widest window in which calls, voicemail drops and texts may reach a lead (local time).
 LEGAL_CONTACT_HOURS = "08:00-21:00"
@@ -93,6 +96,10 @@ class CalendarConfig(FileModel):
                 raise ValueError(f"unknown weekday {day!r}; use {', '.join(DAY_NAMES)}")
             if window is not None:
                 parse_window(window)
+        if not any(value.values()):
+            raise ValueError(
+                "no open business time: give at least one weekday its hours, e.g. mon: 09:00-17:00"
+            )
         return value
 
     @field_validator("channel_hours")
@@ -176,6 +183,8 @@ class Cycles(FileModel):
             raise ValueError("after_last: recycle needs 'recycle_to' and 'cool_down'")
         if self.recycle_to and not self.cool_down:
             raise ValueError("'recycle_to' needs a 'cool_down'")
+        at_least(self.gap, MIN_GAP, "the gap between cycles")
+        at_least(self.cool_down, MIN_GAP, "the cool-down before a recycle")
         return self
 
 
@@ -222,7 +231,7 @@ class Cadence(FileModel):
     sample_lead: dict[str, str] = Field(
         default_factory=dict, description="CRM fields for rendering templates during validation"
     )
-    steps: list[Step] = Field(min_length=1)
+    steps: list[Step] = Field(min_length=1, max_length=MAX_STEPS)
 
     @model_validator(mode="after")
     def _name_steps(self) -> Cadence:
@@ -265,7 +274,7 @@ def parse_cadence(text: str, file: str = "<cadence>") -> Cadence:
 
 def load_cadence(path: Path) -> Cadence:
     """Load one cadence file (shape only; see ``check_files`` for the full validation)."""
-    return parse_cadence(path.read_text(encoding="utf-8"), str(path))
+    return parse_cadence(read_file(path), str(path))
 
 
 #: Files beside the cadences that are not cadences: the scoring model, sales rules, teams.

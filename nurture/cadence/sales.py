@@ -12,10 +12,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from nurture.cadence.steps import Delay
-from nurture.yamlfiles import parse_model
+from nurture.cadence.steps import MIN_GAP, Delay, at_least
+from nurture.yamlfiles import parse_model, read_file
 
 
 class DeclineReason(StrEnum):
@@ -58,6 +58,11 @@ class Recycle(_Rule):
     recycle_to: str
     cool_down: Delay
 
+    @model_validator(mode="after")
+    def _a_real_pause(self) -> Recycle:
+        at_least(self.cool_down, MIN_GAP, "the cool-down before a recycle")
+        return self
+
 
 class SalesRules(_Rule):
     """The sales handoff agreement: teams and SLAs, escalation, and what a decline leads to."""
@@ -86,4 +91,4 @@ DEFAULT_SALES = SalesRules(
 
 def load_sales_rules(path: Path) -> SalesRules:
     """Load a sales rules file; raises ``FileError`` naming file, line and field."""
-    return parse_model(path.read_text(encoding="utf-8"), str(path), SalesRules, "a sales file")
+    return parse_model(read_file(path), str(path), SalesRules, "a sales file")

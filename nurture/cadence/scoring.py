@@ -24,7 +24,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 from nurture.cadence.steps import Delay
 from nurture.events import EngagementEvent, EventKind
 from nurture.lead import Lead
-from nurture.yamlfiles import parse_model
+from nurture.yamlfiles import parse_model, read_file
 
 
 class _Model(BaseModel):
@@ -241,7 +241,7 @@ def is_decision_maker(model: ScoringModel, lead: Lead) -> bool:
 
 def load_scoring(path: Path) -> ScoringModel:
     """Load a scoring file; raises ``FileError`` naming file, line and field."""
-    return parse_model(path.read_text(encoding="utf-8"), str(path), ScoringModel, "a scoring file")
+    return parse_model(read_file(path), str(path), ScoringModel, "a scoring file")
 
 
 def _number(value: str) -> float | None:

@@ -22,11 +22,27 @@ from nurture.events import Channel, EventKind
 SLUG = r"^[a-z0-9][a-z0-9-]*$"
 PHONE_CHANNELS = frozenset({Channel.call, Channel.voicemail, Channel.sms})
 
+# Bounds (documented in cadences/README.md): past them a journey would overflow the calendar or
+# never get anywhere, so the file is refused.
+#: Longest delay in calendar time (any mix of days, hours, minutes, seconds): two years.
+MAX_DELAY_DAYS = 730
+#: Most business days in one delay (about a year).
+MAX_BUSINESS_DAYS = 260
+#: Most business hours in one delay (about a year of 8-hour days).
+MAX_BUSINESS_HOURS = 2080
+#: Most steps in one cadence.
+MAX_STEPS = 200
+#: Shortest pause between cycles, before a recycle, and around any loop of steps.
+MIN_GAP = timedelta(days=1)
+
 
 class FileModel(BaseModel):
-    """Base of the cadence file's models: unknown keys are refused, values are frozen."""
+    """Base of the cadence file's models: unknown keys are refused, values are frozen, numbers
+    are finite."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False
+    )
 
 
 class Outcome(StrEnum):
@@ -42,12 +58,12 @@ class Delay(FileModel):
     """A length of time: calendar (``days``, ``hours``, ``minutes``, ``seconds``) or business time
     (``business_days`` or ``business_hours``), optionally landing at a local time (``at``)."""
 
-    days: float = Field(0, ge=0)
-    hours: float = Field(0, ge=0)
-    minutes: float = Field(0, ge=0)
-    seconds: float = Field(0, ge=0)
-    business_days: int | None = Field(None, ge=0)
-    business_hours: float | None = Field(None, ge=0)
+    days: float = Field(0, ge=0, le=MAX_DELAY_DAYS)
+    hours: float = Field(0, ge=0, le=MAX_DELAY_DAYS * 24)
+    minutes: float = Field(0, ge=0, le=MAX_DELAY_DAYS * 24 * 60)
+    seconds: float = Field(0, ge=0, le=MAX_DELAY_DAYS * 24 * 3600)
+    business_days: int | None = Field(None, ge=0, le=MAX_BUSINESS_DAYS)
+    business_hours: float | None = Field(None, ge=0, le=MAX_BUSINESS_HOURS)
     at: time | None = Field(None, description="Local time of day to land at, e.g. '09:30'")
 
     @field_validator("at", mode="before")
@@ -66,6 +82,9 @@ class Delay(FileModel):
 
     @model_validator(mode="after")
     def _one_kind(self) -> Delay:
+        days = self.days + self.hours / 24 + self.minutes / 1440 + self.seconds / 86400
+        if days > MAX_DELAY_DAYS:
+            raise ValueError(f"a delay is at most {MAX_DELAY_DAYS} days; this one is {days:g}")
         calendar = self.calendar_part() > timedelta(0)
         business = [self.business_days is not None, self.business_hours is not None]
         if sum(business) + calendar > 1:
@@ -83,6 +102,15 @@ class Delay(FileModel):
         return timedelta(
             days=self.days, hours=self.hours, minutes=self.minutes, seconds=self.seconds
         )
+
+    def shortest(self) -> timedelta:
+        """The least time this delay can take (a business day counts as a day, a business hour
+        as an hour; landing at a time of day alone may take no time)."""
+        if self.business_days is not None:
+            return timedelta(days=self.business_days)
+        if self.business_hours is not None:
+            return timedelta(hours=self.business_hours)
+        return self.calendar_part()
 
     def describe(self) -> str:
         """Plain words, e.g. '2 business days at 09:30'."""
@@ -343,3 +371,12 @@ Step = Annotated[
 def step_kind(step: StepBase) -> str:
     """The kind of a step: ``email``, ``wait_for``..."""
     return step.kind
+
+
+def at_least(delay: Delay | None, shortest: timedelta, what: str) -> None:
+    """Refuse a pause shorter than ``shortest`` (raises ValueError naming ``what``)."""
+    if delay is not None and delay.shortest() < shortest:
+        raise ValueError(
+            f"{what} must be at least {_plural(shortest.days, 'day')}; "
+            f"{delay.describe()!r} is shorter"
+        )

@@ -15,7 +15,7 @@ from nurture.cadence.scoring import ScoringModel
 from nurture.cadence.steps import TOUCH_KINDS, CallStep, EmailStep, step_kind
 from nurture.events import Channel
 from nurture.roster.file import ROSTER_FILE, Roster
-from nurture.yamlfiles import FileError, LocatedYaml, Problem, field_path, parse_model
+from nurture.yamlfiles import FileError, LocatedYaml, Problem, field_path, parse_model, read_file
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ def _roster_teams(folder: Path) -> tuple[set[str] | None, list[Problem]]:
     if not path.exists():
         return None, []
     try:
-        roster = parse_model(path.read_text(encoding="utf-8"), str(path), Roster, "a roster file")
+        roster = parse_model(read_file(path), str(path), Roster, "a roster file")
     except FileError as exc:
         return None, exc.problems
     return {team.queue for team in roster.teams}, []
@@ -164,7 +164,11 @@ def validate_files(paths: list[Path], templates_dir: Path) -> tuple[list[Cadence
     cadences: list[Cadence] = []
     for path in paths:
         known = Known(names, rosters[path.parent])
-        text = path.read_text(encoding="utf-8")
+        try:
+            text = read_file(path)
+        except FileError as exc:
+            problems.extend(exc.problems)
+            continue
         if path.stem in RULE_CHECKS:
             problems.extend(RULE_CHECKS[path.stem](text, str(path), known))
             continue

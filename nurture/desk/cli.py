@@ -13,7 +13,7 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from nurture.console import T, aware_time, console, err, fail, problems, run_with_client
+from nurture.console import T, aware_time, bold, console, err, fail, problems, run_with_client, tag
 from nurture.settings import get_settings
 
 reps_app = typer.Typer(help="The call desk's reps and teams.", no_args_is_help=True)
@@ -51,7 +51,7 @@ def reps_load(
         report = load_roster(_directory(), path)
     except FileError as exc:
         for problem in exc.problems:
-            err.print(f"[red]error[/] {problem}", highlight=False)
+            err.print(tag("error", "red", problem))
         raise typer.Exit(1) from None
     except (OSError, ValueError) as exc:
         raise fail(str(exc)) from None
@@ -242,9 +242,13 @@ def tasks_show(lead_id: str) -> None:
     detail = _run(lambda desk: desk.detail(lead_id))
     lead, task = detail.journey.lead, detail.task
     console.print(
-        f"[bold]{lead.full_name or lead.id}[/] · {lead.title or '?'} at {lead.company or '?'}"
-        f" · {lead.phone or 'no phone'} · their time {detail.lead_local_time:%a %H:%M}"
-        f" {detail.timezone}"
+        bold(
+            "",
+            lead.full_name or lead.id,
+            f" · {lead.title or '?'} at {lead.company or '?'}"
+            f" · {lead.phone or 'no phone'} · their time {detail.lead_local_time:%a %H:%M}"
+            f" {detail.timezone}",
+        )
     )
     console.print(
         f"task {task.task_id} · queue {task.queue} · "

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from nurture.console import console, err
+from nurture.console import console, err, tag
 from nurture.settings import Settings, get_settings
 
 app = typer.Typer(help="The inbox of incoming engagement events.", no_args_is_help=True)
@@ -63,7 +63,7 @@ async def _deliver(settings: Settings, retry_unknown: bool) -> int:
             break
     console.print(f"{delivered} delivered, {unknown} unknown lead")
     if report.failed:
-        err.print(f"[red]{len(report.failed)} still pending[/]: {report.error}", highlight=False)
+        err.print(tag(f"{len(report.failed)} still pending:", "red", report.error))
         return 1
     return 0
 

@@ -9,7 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from nurture.console import aware_time, console, err, fail, problems, run_with_client
+from nurture.console import aware_time, console, err, fail, problems, run_with_client, tag
 
 if TYPE_CHECKING:
     from temporalio.client import Client
@@ -95,7 +95,7 @@ def _batch(name: str, action: PauseLead | ResumeLead, verb: str) -> None:
             table.add_row(lead_id, why)
         console.print(table)
     for lead_id, why in sorted(report.failed.items()):
-        err.print(f"[red]error[/] {lead_id}: {why}", highlight=False)
+        err.print(tag("error", "red", f"{lead_id}: {why}"))
     console.print(
         f"{len(report.done)} {verb}, {len(report.refused)} refused, {len(report.failed)} failed"
         f" (of {total} running on {name})"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import csv
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from functools import lru_cache
@@ -22,6 +21,7 @@ from nurture.calendar import CalendarSnapshot, holiday_dates, zone_rules
 from nurture.journey import engine
 from nurture.journey.state import Journey, JourneyInput
 from nurture.lead import Lead, PostalAddress
+from nurture.leads.csvrows import read_rows
 from nurture.temporal import visibility
 from nurture.temporal.ids import JOURNEY_WORKFLOW, workflow_id
 
@@ -71,54 +71,33 @@ def lead_from_row(row: dict[str, str]) -> Lead:
 
 
 def read_leads(path: Path) -> tuple[list[tuple[int, Lead]], list[RowError]]:
-    """Parse a leads CSV; bad rows are reported with their line number, good ones kept."""
+    """Parse a leads CSV; bad rows are reported with their line number, good ones kept
+    (encoding, quoting, control characters, over-long values and short rows included)."""
     leads: list[tuple[int, Lead]] = []
-    errors: list[RowError] = []
     seen: dict[str, int] = {}
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        lines = _NumberedLines(handle)
-        reader = csv.DictReader(lines)
-        if not reader.fieldnames or "id" not in reader.fieldnames:
-            return [], [RowError(line=1, message="the header row needs an 'id' column")]
-        lines.first = None
-        for row in reader:
-            start, lines.first = lines.first or 0, None
-            lead_id = (row.get("id") or "").strip() or None
-            try:
-                lead = lead_from_row(row)
-            except ValidationError as exc:
-                reasons = "; ".join(_reason(e) for e in exc.errors())
-                errors.append(RowError(line=start, lead_id=lead_id, message=reasons))
-                continue
-            if lead.id in seen:
-                errors.append(
-                    RowError(
-                        line=start, lead_id=lead.id, message=f"duplicate of line {seen[lead.id]}"
-                    )
-                )
-                continue
-            seen[lead.id] = start
-            leads.append((start, lead))
+    rows = read_rows(path.read_bytes())
+    errors = [RowError(line=line, lead_id=who, message=why) for line, who, why in rows.problems]
+    if not rows.header and not rows.problems:
+        return [], [RowError(line=1, message="the header row needs an 'id' column")]
+    if rows.header and "id" not in rows.header:
+        return [], [*errors, RowError(line=1, message="the header row needs an 'id' column")]
+    for start, row in rows.records:
+        lead_id = (row.get("id") or "").strip() or None
+        try:
+            lead = lead_from_row(row)
+        except ValidationError as exc:
+            reasons = "; ".join(_reason(e) for e in exc.errors())
+            errors.append(RowError(line=start, lead_id=lead_id, message=reasons))
+            continue
+        if lead.id in seen:
+            errors.append(
+                RowError(line=start, lead_id=lead.id, message=f"duplicate of line {seen[lead.id]}")
+            )
+            continue
+        seen[lead.id] = start
+        leads.append((start, lead))
+    errors.sort(key=lambda e: e.line)
     return leads, errors
-
-
-class _NumberedLines:
-    """Feeds lines to ``csv`` and remembers where the current record's first line is."""
-
-    def __init__(self, handle: Iterable[str]) -> None:
-        self.lines = iter(handle)
-        self.number = 0
-        self.first: int | None = None
-
-    def __iter__(self) -> _NumberedLines:
-        return self
-
-    def __next__(self) -> str:
-        line = next(self.lines)
-        self.number += 1
-        if self.first is None and line.strip():
-            self.first = self.number
-        return line
 
 
 def _reason(error: ErrorDetails) -> str:

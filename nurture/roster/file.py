@@ -14,7 +14,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from nurture.lead import TimeZoneName
 from nurture.roster.hours import format_hours, parse_hours
 from nurture.roster.reps import QUEUE, USERNAME, Rep, RepDirectory, Role, Team
-from nurture.yamlfiles import parse_model
+from nurture.yamlfiles import parse_model, read_file
 
 ROSTER_FILE = "_teams.yaml"
 
@@ -130,7 +130,7 @@ class LoadReport(BaseModel):
 
 def read_roster(path: Path) -> tuple[list[Team], list[Rep]]:
     """Parse the roster; raises ``FileError`` with file:line:col problems."""
-    roster = parse_model(path.read_text(encoding="utf-8"), str(path), Roster, "a roster file")
+    roster = parse_model(read_file(path), str(path), Roster, "a roster file")
     try:
         return roster.directory_entries()
     except ValueError as exc:  # e.g. bad working hours

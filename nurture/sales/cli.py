@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from rich.table import Table
 
 from nurture.cadence.sales import DeclineReason
-from nurture.console import T, console, fail, problems, run_with_client
+from nurture.console import T, bold, console, fail, problems, run_with_client
 
 if TYPE_CHECKING:  # imported lazily at run time (keeps `nurture --help` fast)
     from nurture.contracts import HandoffView
@@ -83,9 +83,13 @@ def handoff_show(lead_id: str) -> None:
     detail = _run(lambda s: s.show(lead_id))
     lead, journey, view = detail.lead, detail.journey, detail.handoff
     console.print(
-        f"[bold]{lead.id}[/] {lead.full_name or ''} · {lead.title or '?'} at "
-        f"{lead.company or '?'} — stage [bold]{journey.stage.value}[/], score {journey.score}",
-        highlight=False,
+        bold(
+            "",
+            lead.id,
+            f" {lead.full_name or ''} · {lead.title or '?'} at {lead.company or '?'} — stage ",
+            journey.stage.value,
+            f", score {journey.score}",
+        ),
     )
     if view is None:
         console.print(f"lead {lead.id} has not been handed to sales")

@@ -44,6 +44,7 @@ COMES_WITH = {
     "protobuf": "temporalio",  # google.protobuf: the codec endpoint's Payloads JSON
     "pydantic-core": "pydantic",
     "starlette": "fastapi",
+    "markupsafe": "jinja2",  # Markup for server-side SVG charts
     "python-http-client": "sendgrid",  # SendGrid's HTTP errors
     "requests": "twilio",  # Twilio's transport errors
     "urllib3": "lob-python",  # Lob's transport errors
