@@ -42,5 +42,6 @@ bench: install
 	$(BIN)/python -m bench.enrollment
 	$(BIN)/python -m bench.touches
 	$(BIN)/python -m bench.webhooks
-	$(BIN)/python -m bench.desk
+	$(BIN)/python -m bench.sleeping
+	$(BIN)/python -m bench.desk --tasks 100000 --reps 200
 	$(BIN)/python -m bench.summary
