@@ -7,7 +7,6 @@ import json
 import socket
 import subprocess
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -465,36 +464,35 @@ async def _run_all(settings: Settings, demo: Path | None) -> None:
     from nurture.temporal.client import connect
     from nurture.temporal.setup import check_search_attributes
     from nurture.web import listeners
-    from worker import ACTIVITY_THREADS, build_worker
+    from worker import build_worker
 
     client = await connect(settings)
     await check_search_attributes(client)
     web_servers = listeners.servers(create_app(settings), settings, log_level="warning")
-    with ThreadPoolExecutor(ACTIVITY_THREADS) as executor:
-        worker_task = asyncio.create_task(build_worker(client, settings, executor).run())
-        web_task = asyncio.create_task(listeners.serve(web_servers))
-        if demo is not None:
-            _demo_roster(settings)
-            await _enroll(settings, demo, None)
-        console.print(
-            "\n",
-            tag("nurture is running", "bold green"),
-            "\n"
-            f"  Temporal Web UI   http://127.0.0.1:{settings.ui_port}/namespaces/"
-            f"{settings.temporal_namespace}/workflows  (each lead is a workflow lead-<id>)\n"
-            f"  Outbox (web app)  http://{settings.web_host}:{settings.web_port}/outbox\n"
-            f"  Call desk         http://{settings.web_host}:{settings.web_port}/desk"
-            f"  (to log in: nurture reps password USERNAME, e.g. alex.rep)\n"
-            + (
-                f"  Webhooks, /events http://{settings.web_host}:{settings.webhook_port}\n"
-                if settings.webhook_port is not None
-                else ""
-            )
-            + "  A lead's journey  nurture lead show <id>\n"
-            "Press Ctrl-C to stop.",
-            sep="",
+    worker_task = asyncio.create_task(build_worker(client, settings).run())
+    web_task = asyncio.create_task(listeners.serve(web_servers))
+    if demo is not None:
+        _demo_roster(settings)
+        await _enroll(settings, demo, None)
+    console.print(
+        "\n",
+        tag("nurture is running", "bold green"),
+        "\n"
+        f"  Temporal Web UI   http://127.0.0.1:{settings.ui_port}/namespaces/"
+        f"{settings.temporal_namespace}/workflows  (each lead is a workflow lead-<id>)\n"
+        f"  Outbox (web app)  http://{settings.web_host}:{settings.web_port}/outbox\n"
+        f"  Call desk         http://{settings.web_host}:{settings.web_port}/desk"
+        f"  (to log in: nurture reps password USERNAME, e.g. alex.rep)\n"
+        + (
+            f"  Webhooks, /events http://{settings.web_host}:{settings.webhook_port}\n"
+            if settings.webhook_port is not None
+            else ""
         )
-        await asyncio.gather(worker_task, web_task)
+        + "  A lead's journey  nurture lead show <id>\n"
+        "Press Ctrl-C to stop.",
+        sep="",
+    )
+    await asyncio.gather(worker_task, web_task)
 
 
 @app.command()
