@@ -11,8 +11,8 @@ loopback, ``--posts`` requests in flight); its clock stops when the inbox has de
 to its journey (status ``delivered``). The raw side signals the same events (``EngagementEvent``,
 the payload the inbox delivers) with ``--concurrency`` leads in flight (each lead's events in
 order, like the inbox's deliverer: concurrent signals to one workflow only contend), through the
-same client (the payload codec on, as the workflows expect). Rounds alternate which side goes first; the
-target is the median of the rounds' ratios.
+same client (the payload codec on, as the workflows expect). Rounds alternate which side goes
+first; the target is the median of the rounds' ratios.
 """
 
 from __future__ import annotations
@@ -256,9 +256,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=5, help="events per journey and round")
     parser.add_argument("--batch", type=int, default=100, help="events per SendGrid POST")
     parser.add_argument("--posts", type=int, default=4, help="POSTs in flight")
-    parser.add_argument(
-        "--concurrency", type=int, default=16, help="raw: leads signalled at once"
-    )
+    parser.add_argument("--concurrency", type=int, default=16, help="raw: leads signalled at once")
     parser.add_argument("--rounds", type=int, default=3, help="rounds (order alternates)")
     parser.add_argument("--threads", type=int, default=ACTIVITY_THREADS, help="activity threads")
     parser.add_argument(
