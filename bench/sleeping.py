@@ -134,7 +134,8 @@ async def run(args: argparse.Namespace) -> None:
     half = points[len(points) // 2 :]
     (n0, m0), (n1, m1) = half[0], half[-1]
     slope = (m1 - m0) / (n1 - n0) * 1000 if n1 > n0 else 0.0  # MB per 1,000 leads
-    extrapolated = m1 + slope * (args.target_leads - n1) / 1000
+    # A falling slope (noise, a collection) is not memory given back for more leads: flat.
+    extrapolated = m1 + max(slope, 0.0) * (args.target_leads - n1) / 1000
     print_table(
         f"Sleeping leads: {args.leads:,} journeys asleep on one worker in steps of {args.step:,} "
         f"(payload codec {'on' if args.codec else 'off'}); memory extrapolated to "
