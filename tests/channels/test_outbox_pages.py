@@ -119,7 +119,7 @@ def test_nav_and_static(client: TestClient) -> None:
     assert 'href="/outbox"' in page
     assert 'href="/desk"' in page and "Call desk" in page
     assert 'href="/handoffs"' in page and "Handoffs" in page
-    assert 'href="http://localhost:8999"' in page and "Temporal UI" in page
+    assert 'href="http://127.0.0.1:8999"' in page and "Temporal UI" in page
     css = client.get("/static/style.css")
     assert css.status_code == 200
     assert "text/css" in css.headers["content-type"]
