@@ -34,7 +34,14 @@ test: lint $(PRISM)
 	$(BIN)/nurture cadence validate
 	bash .ci/pytest-guarded $(BIN)/pytest
 
+# Each benchmark prints its own table and adds its target rows to one file; the summary prints
+# every ratio against its target in one table.
+bench: export NURTURE_BENCH_RESULTS := $(CURDIR)/data/bench-results.jsonl
 bench: install
+	mkdir -p data && rm -f $(NURTURE_BENCH_RESULTS)
 	$(BIN)/python -m bench.enrollment
 	$(BIN)/python -m bench.touches
-	$(BIN)/python -m bench.desk
+	$(BIN)/python -m bench.webhooks
+	$(BIN)/python -m bench.sleeping
+	$(BIN)/python -m bench.desk --tasks 100000 --reps 200
+	$(BIN)/python -m bench.summary

@@ -119,8 +119,19 @@ class ChaosReport:
     unknown_reached: int = 0  # SendGrid "unknown" touches the stand-in got once
     unknown_never: int = 0  # SendGrid "unknown" touches that never reached it
     requests: Counter[str] = field(default_factory=Counter)
+    sendgrid: str = "at-most-once"  # or "cancel" (scheduled sends), "lookup" (Email Activity)
+    batches_cancelled: int = 0
+    lookups: int = 0
     retry_gaps: list[float] = field(default_factory=list)  # kill -> retried send, seconds
+    slow_retries: list[str] = field(default_factory=list)  # each retry: gap, attempt, failure
+    queue_waits: list[float] = field(default_factory=list)  # first attempts: scheduled -> started
     schedule_to_start_timeouts: int = 0  # sticky workflow tasks no worker picked up in time
+
+    @property
+    def unknown_rate(self) -> float:
+        """SendGrid touches left ``unknown``, of all SendGrid touches."""
+        emails = self.expected.get("sendgrid", 0)
+        return (self.unknown_reached + self.unknown_never) / emails if emails else 0.0
 
     @property
     def longest_gap(self) -> float:
@@ -146,7 +157,13 @@ class ChaosReport:
             f"once, {self.unknown_never} never did",
             f"provider requests: {dict(self.requests)}",
             f"kill-to-retry: {len(self.retry_gaps)} sends retried after a kill, longest gap "
-            f"{self.longest_gap:.1f} s, median {_median(self.retry_gaps):.1f} s",
+            f"{self.longest_gap:.1f} s, median {_median(self.retry_gaps):.1f} s "
+            f"(all: {sorted(self.retry_gaps)})",
+            *(f"  retry {line}" for line in sorted(self.slow_retries, reverse=True)[:3]),
+            f"first attempts waited for a worker: longest {max(self.queue_waits, default=0):.1f} "
+            f"s, median {_median(self.queue_waits):.1f} s (a retry waits in the same queue)",
+            f"SendGrid ({self.sendgrid}): {self.batches_cancelled} batches cancelled, "
+            f"{self.lookups} Email Activity lookups; unknown {self.unknown_rate:.2%}",
             f"workflow task schedule-to-start timeouts (sticky queues): "
             f"{self.schedule_to_start_timeouts}",
         ]
@@ -191,6 +208,14 @@ class Processes:
     def stop(self) -> None:
         self.kill_worker()
         self.stop_server()
+
+
+#: The worker's settings for each way of sending email through SendGrid.
+SENDGRID_MODES: dict[str, dict[str, str]] = {
+    "at-most-once": {},
+    "cancel": {"NURTURE_SENDGRID_SEND_DELAY": "11"},
+    "lookup": {"NURTURE_SENDGRID_EMAIL_ACTIVITY": "true", "NURTURE_SENDGRID_ACTIVITY_DELAY": "3"},
+}
 
 
 def worker_env(settings: Settings, stub: ProviderStub, threads: int) -> dict[str, str]:
@@ -270,21 +295,25 @@ async def run_chaos(
     threads: int = 16,
     hurry: bool = False,
     worker_settings: dict[str, str] | None = None,
+    sendgrid: str = "at-most-once",
+    hold: float = HOLD,
 ) -> ChaosReport:
     """The whole run in a temporary directory; returns the counts."""
     rng = random.Random(seed)
-    report = ChaosReport(leads=leads)
+    report = ChaosReport(leads=leads, sendgrid=sendgrid)
     began = time.monotonic()
     killed_at: list[float] = []  # wall clock, to compare with the histories' event times
     with tempfile.TemporaryDirectory(prefix="nurture-chaos-") as tmp, ProviderStub() as stub:
-        stub.hold = HOLD
+        stub.hold = hold
         settings = Settings(
             temporal_address=f"127.0.0.1:{free_loopback_port()}",
             ui_port=free_loopback_port(),
             data_dir=Path(tmp),
             task_queue="chaos",
         )
-        env = worker_env(settings, stub, threads) | (worker_settings or {})
+        stub.activity_delay = 1.0  # Email Activity lists a message a second after it came
+        env = worker_env(settings, stub, threads) | SENDGRID_MODES[sendgrid]
+        env |= worker_settings or {}
         processes = Processes(settings, env, Path(tmp) / "w.log")
         running_query = "TaskQueue = 'chaos' AND ExecutionStatus = 'Running'"
         try:
@@ -340,20 +369,26 @@ async def read_histories(
     """
     async for listed in client.list_workflows(query):
         history = await client.get_workflow_handle(listed.id, run_id=listed.run_id).fetch_history()
-        sends: set[int] = set()
+        sends: dict[int, float] = {}  # scheduled event id -> when
         for event in history.events:
+            at = event.event_time.ToDatetime().timestamp()
             if event.HasField("activity_task_scheduled_event_attributes"):
                 scheduled = event.activity_task_scheduled_event_attributes
                 if scheduled.activity_type.name == "deliver_touch":
-                    sends.add(event.event_id)
+                    sends[event.event_id] = at
             elif event.HasField("activity_task_started_event_attributes"):
                 started = event.activity_task_started_event_attributes
-                if started.scheduled_event_id not in sends or started.attempt < 2:
+                if started.scheduled_event_id not in sends:
                     continue
-                at = event.event_time.ToDatetime().timestamp()
+                if started.attempt == 1:  # how long a send waited for a worker's thread
+                    report.queue_waits.append(round(at - sends[started.scheduled_event_id], 1))
+                    continue
                 before = [k for k in killed_at if k <= at]
                 if before:
-                    report.retry_gaps.append(round(at - before[-1], 1))
+                    gap = round(at - before[-1], 1)
+                    report.retry_gaps.append(gap)
+                    failure = started.last_failure.message[:120]
+                    report.slow_retries.append(f"{gap} s, attempt {started.attempt}: {failure}")
             elif event.HasField("workflow_task_timed_out_event_attributes"):
                 timed_out = event.workflow_task_timed_out_event_attributes
                 if timed_out.timeout_type == TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START:
@@ -363,10 +398,14 @@ async def read_histories(
 def _count(report: ChaosReport, stub: ProviderStub, ledger: Store, leads: int) -> None:
     rows = {row.touch_id: row for row in ledger.list_touches(limit=10 * leads + 100)}
     ledger.close()
-    emails = Counter(r.touch_id for r in stub.creates("/v3/mail/send"))
+    emails = Counter(stub.emails_out())  # accepted, not in a cancelled batch
+    report.batches_cancelled = sum(status == "cancel" for status in stub.batches.values())
+    report.lookups = sum(r.path == "/v3/messages" for r in stub.requests)
     texts = Counter(r.touch_id for r in stub.creates("/2010-04-01/"))
     report.requests.update(
-        sendgrid=sum(emails.values()), twilio=sum(texts.values()), lob=len(stub.creates("/letters"))
+        sendgrid=len(stub.creates("/v3/mail/send")),
+        twilio=sum(texts.values()),
+        lob=len(stub.creates("/letters")),
     )
     for touch_id, row in rows.items():
         report.expected[row.provider] += 1
@@ -404,6 +443,15 @@ def main() -> None:
     parser.add_argument("--wait", type=float, default=2.0, help="seconds between touches")
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument(
+        "--sendgrid",
+        choices=sorted(SENDGRID_MODES),
+        default="at-most-once",
+        help="cancel: cancellable scheduled sends; lookup: Email Activity",
+    )
+    parser.add_argument(
+        "--hold", type=float, default=HOLD, help="seconds each touch's first answer is held"
+    )
+    parser.add_argument(
         "--hurry", action="store_true", help="after each kill, shorten orphaned sends by hand"
     )
     parser.add_argument(
@@ -422,6 +470,8 @@ def main() -> None:
             wait=args.wait,
             seed=args.seed,
             hurry=args.hurry,
+            sendgrid=args.sendgrid,
+            hold=args.hold,
             worker_settings=dict(item.split("=", 1) for item in args.set),
         )
     )

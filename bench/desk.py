@@ -45,12 +45,14 @@ from temporalio.worker import Worker
 
 from bench.harness import (
     Cpu,
+    Row,
     dev_server,
     environment_line,
     exit_now,
     gather_limited,
     neighbour_note,
     nurture_client,
+    record,
 )
 from bench.raw import DeskTaskWorkflow
 from nurture.app import create_app
@@ -387,6 +389,13 @@ def report(
     )
     print(f"  {neighbour_note((page_cpu + bare_cpu).others / wall)}")
     print(f"  {environment_line()}")
+    record(
+        "desk",
+        [
+            Row(f"desk page at {args.tasks:,} tasks, median ms", page.p50, bare.p50, TARGET, True),
+            Row(f"desk page at {args.tasks:,} tasks, p95 ms", page.p95, bare.p95, TARGET, True),
+        ],
+    )
 
 
 def main() -> None:

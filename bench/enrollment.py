@@ -36,6 +36,7 @@ from bench.harness import (
     exit_now,
     gather_limited,
     make_leads,
+    median,
     neighbour_note,
     nurture_client,
     print_table,
@@ -53,7 +54,9 @@ RAW_QUEUE = "bench-enrol-raw"
 #: Segments given to leads round-robin when no --cadence is named: routing picks standard,
 #: strategic, and the default cadence (standard) for an empty segment.
 SEGMENTS = ("standard", "strategic", "")
-TARGET = 0.9
+#: nurture's starts per second against raw starts that carry the visibility a journey must
+#: (search attributes + static summary): the median of the blocks' ratios.
+TARGET = 0.95
 #: --breakdown: raw starts plus one ingredient of ``enroll`` each.
 VARIANTS = {
     "raw + journey input": "input",
@@ -147,8 +150,8 @@ async def run(args: argparse.Namespace) -> None:
             "raw": raw_block(client, cadences, forced, args.concurrency),
             "nurture": nurture_block(ours, cadences, forced, args.concurrency),
         }
-        if args.breakdown:
-            for name, extra in VARIANTS.items():
+        for name, extra in VARIANTS.items():
+            if args.breakdown or name == VISIBLE:  # the baseline of the target
                 sides[name] = raw_block(client, cadences, forced, args.concurrency, extra)
         seconds = dict.fromkeys(sides, 0.0)
         cpu = dict.fromkeys(sides, Cpu(0, 0))
@@ -166,16 +169,28 @@ async def run(args: argparse.Namespace) -> None:
                 rates[name].append(size / took)
         per_lead_ms, payload = await client_side_cost(ours, leads, cadences, forced)
     rate = {name: args.leads / s for name, s in seconds.items()}
-    rows = [Row("starts per second", rate["nurture"], rate["raw"], TARGET)]
-    rows += [Row(f"  {name} (info)", rate[name], rate["raw"]) for name in VARIANTS if name in rate]
-    if VISIBLE in rate:
-        rows.append(Row(f"  nurture vs {VISIBLE} (info)", rate["nurture"], rate[VISIBLE]))
+    paired = median([n / v for n, v in zip(rates["nurture"], rates[VISIBLE], strict=True)])
+    rows = [
+        Row(
+            "enrolment: starts/s vs raw + visibility",
+            median(rates["nurture"]),
+            median(rates[VISIBLE]),
+            TARGET,
+            paired=paired,
+        ),
+        Row("  nurture vs bare raw (info)", median(rates["nurture"]), median(rates["raw"])),
+    ]
+    rows += [
+        Row(f"  {name} vs bare raw (info)", median(rates[name]), median(rates["raw"]))
+        for name in VARIANTS
+        if name in rate
+    ]
     others = sum((c.others for c in cpu.values()), 0.0) / sum(seconds.values())
     print_table(
         f"Enrolment: {args.leads} leads per side in {len(sizes)} blocks of {args.block} "
         f"(order alternates), concurrency {args.concurrency}, "
         f"cadence {args.cadence or 'routed by segment (standard/strategic)'}, "
-        f"payload codec {'on' if args.codec else 'off'}",
+        f"payload codec {'on' if args.codec else 'off'}; medians of the blocks",
         rows,
         [
             "workers: none poll either task queue, so both sides measure the start path only",
@@ -190,6 +205,7 @@ async def run(args: argparse.Namespace) -> None:
             neighbour_note(others),
             environment_line(),
         ],
+        bench="enrollment",
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import platform
 import statistics
@@ -115,16 +116,23 @@ async def gather_limited(
 
 @dataclass(frozen=True)
 class Row:
-    """One line of the result table; ``target`` is the least acceptable nurture/raw ratio."""
+    """One line of the result table: nurture against its baseline. ``target`` is the least
+    acceptable nurture/baseline ratio (``at_most``: the most, for costs such as CPU per touch);
+    ``paired``: the ratio to judge when it is not nurture/raw of the totals (the median of the
+    rounds' own ratios)."""
 
     metric: str
     nurture: float
     raw: float
     target: float | None = None
+    at_most: bool = False
+    paired: float | None = None
 
     @property
     def ratio(self) -> float:
-        """nurture / raw."""
+        """nurture / raw (or the paired ratio)."""
+        if self.paired is not None:
+            return self.paired
         return self.nurture / self.raw if self.raw else float("nan")
 
     @property
@@ -132,19 +140,53 @@ class Row:
         """PASS, FAIL or ``-`` (informational row)."""
         if self.target is None:
             return "-"
-        return "PASS" if self.ratio >= self.target else "FAIL"
+        ok = self.ratio <= self.target if self.at_most else self.ratio >= self.target
+        return "PASS" if ok else "FAIL"
+
+    @property
+    def target_text(self) -> str:
+        if self.target is None:
+            return "-"
+        return f"{'<=' if self.at_most else '>='} {self.target:.2f}"
 
 
-def print_table(title: str, rows: Sequence[Row], notes: Sequence[str] = ()) -> None:
-    """A plain-text table, then one line per note."""
-    header = ("metric", "nurture", "raw", "ratio", "target", "result")
+#: ``make bench`` collects every benchmark's rows here (JSON lines) for one summary table.
+RESULTS_ENV = "NURTURE_BENCH_RESULTS"
+
+
+def record(bench: str, rows: Sequence[Row]) -> None:
+    """Append the rows that have a target to the results file, when ``make bench`` asks."""
+    path = os.environ.get(RESULTS_ENV)
+    if not path:
+        return
+    with open(path, "a", encoding="utf-8") as out:
+        for row in rows:
+            if row.target is None:
+                continue
+            line = {
+                "bench": bench,
+                "metric": row.metric.strip(),
+                "nurture": row.nurture,
+                "baseline": row.raw,
+                "ratio": row.ratio,
+                "target": row.target_text,
+                "verdict": row.verdict,
+            }
+            out.write(json.dumps(line) + "\n")
+
+
+def print_table(
+    title: str, rows: Sequence[Row], notes: Sequence[str] = (), *, bench: str | None = None
+) -> None:
+    """A plain-text table, then one line per note (and the rows recorded for ``make bench``)."""
+    header = ("metric", "nurture", "baseline", "ratio", "target", "result")
     lines = [
         (
             r.metric,
-            f"{r.nurture:,.1f}",
-            f"{r.raw:,.1f}",
+            f"{r.nurture:,.2f}",
+            f"{r.raw:,.2f}",
             f"{r.ratio:.3f}",
-            f">= {r.target:.2f}" if r.target is not None else "-",
+            r.target_text,
             r.verdict,
         )
         for r in rows
@@ -160,6 +202,8 @@ def print_table(title: str, rows: Sequence[Row], notes: Sequence[str] = ()) -> N
         )
     for note in notes:
         print(f"  {note}")
+    if bench is not None:
+        record(bench, rows)
 
 
 def _child_cpu_seconds(name: str) -> float:
@@ -269,3 +313,8 @@ def environment_line() -> str:
 def mean(values: Sequence[float]) -> float:
     """The mean, or NaN for no values."""
     return statistics.fmean(values) if values else float("nan")
+
+
+def median(values: Sequence[float]) -> float:
+    """The median (the figure reported for several rounds)."""
+    return float(statistics.median(values)) if values else float("nan")

@@ -19,6 +19,7 @@ from nurture.console import bold, console, err, tag
 from nurture.desk.cli import reps_app, tasks_app
 from nurture.inbox.cli import app as inbox_app
 from nurture.journeylog.cli import report_command
+from nurture.leads import cadence_cli as changes_cli
 from nurture.leads.cli import register as register_pause_commands
 from nurture.planning import cli as planning_cli
 from nurture.sales.cli import handoff_app
@@ -45,6 +46,7 @@ app.add_typer(reps_app, name="reps")
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(handoff_app, name="handoff")
 app.command("report")(report_command)
+changes_cli.register(cadence_app)
 register_pause_commands(lead_app, cadence_app)  # lead/cadence pause and resume
 cadence_app.command("preview")(planning_cli.preview_command)
 app.command("forecast")(planning_cli.forecast_command)
@@ -413,14 +415,17 @@ def web(
         from nurture.logs import configure_logging
 
         configure_logging(settings)
-    uvicorn.run(
-        "nurture.app:create_app",
-        factory=True,
-        host=host or settings.web_host,
-        port=port or settings.web_port,
-        log_level="info",
+    from nurture.app import create_app
+    from nurture.web import listeners
+
+    web_servers = listeners.servers(
+        create_app(settings),
+        settings,
+        host=host,
+        port=port,
         log_config=None if json_logs else uvicorn.config.LOGGING_CONFIG,
     )
+    asyncio.run(listeners.serve(web_servers))
 
 
 async def _require_search_attributes(settings: Settings) -> None:
@@ -459,39 +464,38 @@ def _demo_roster(settings: Settings) -> None:
 
 
 async def _run_all(settings: Settings, demo: Path | None) -> None:
-    import uvicorn
-
     from nurture.app import create_app
+    from nurture.leads import demo as demo_tour
     from nurture.temporal.client import connect
     from nurture.temporal.setup import check_search_attributes
+    from nurture.web import listeners
     from worker import build_worker
 
     client = await connect(settings)
     await check_search_attributes(client)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings),
-            host=settings.web_host,
-            port=settings.web_port,
-            log_level="warning",
-        )
-    )
+    web_servers = listeners.servers(create_app(settings), settings, log_level="warning")
     worker_task = asyncio.create_task(build_worker(client, settings).run())
-    web_task = asyncio.create_task(server.serve())
+    web_task = asyncio.create_task(listeners.serve(web_servers))
     if demo is not None:
         _demo_roster(settings)
         await _enroll(settings, demo, None)
+        demo_tour.start_in_background(client, settings)
     console.print(
         "\n",
         tag("nurture is running", "bold green"),
         "\n"
-        f"  Temporal Web UI   http://localhost:{settings.ui_port}/namespaces/"
+        f"  Temporal Web UI   http://127.0.0.1:{settings.ui_port}/namespaces/"
         f"{settings.temporal_namespace}/workflows  (each lead is a workflow lead-<id>)\n"
         f"  Outbox (web app)  http://{settings.web_host}:{settings.web_port}/outbox\n"
         f"  Call desk         http://{settings.web_host}:{settings.web_port}/desk"
         f"  (to log in: nurture reps password USERNAME, e.g. alex.rep)\n"
-        f"  A lead's journey  nurture lead show <id>\n"
-        f"Press Ctrl-C to stop.",
+        + (
+            f"  Webhooks, /events http://{settings.web_host}:{settings.webhook_port}\n"
+            if settings.webhook_port is not None
+            else ""
+        )
+        + "  A lead's journey  nurture lead show <id>\n"
+        "Press Ctrl-C to stop.",
         sep="",
     )
     await asyncio.gather(worker_task, web_task)

@@ -45,6 +45,7 @@ class EventKind(StrEnum):
     form_submitted = "form.submitted"
     web_visit = "web.visit"
     score_adjusted = "score.adjusted"
+    touch_confirmed = "touch.confirmed"  # a provider proved an ``unknown`` touch went out
 
     @property
     def is_call_outcome(self) -> bool:

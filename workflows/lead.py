@@ -27,12 +27,13 @@ with workflow.unsafe.imports_passed_through():
         HandoffView,
         LoadedCadence,
         LoadRequest,
+        MigrateLead,
         PauseLead,
         ReleaseTask,
         ResumeLead,
         TouchResult,
     )
-    from nurture.events import EngagementEvent
+    from nurture.events import EngagementEvent, EventKind
     from nurture.journey import engine, milestones
     from nurture.journey.commands import Assign, ContinueAsNew, Finish, LoadCadence, SendTouch, Wait
     from nurture.journey.engine import ActionRefused
@@ -43,6 +44,10 @@ with workflow.unsafe.imports_passed_through():
 T = TypeVar("T")
 #: Journeys started from this release on keep a journey log (milestones flushed at waits).
 JOURNEY_LOG_PATCH = "2026-12-journey-log"
+#: A/B variants of touch steps (nurture/cadence/variants.py).
+PATCH_VARIANTS = "2026-12-variants"
+#: Moving running leads to a newer cadence version (nurture/journey/migrate.py).
+PATCH_MIGRATE = "2026-12-migrate"
 SEND_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
@@ -51,6 +56,8 @@ SEND_RETRY = RetryPolicy(
 #: A send whose worker stopped heartbeating this long ago (activities/heartbeat.py beats every
 #: 2 s) is retried now, not after the start-to-close timeout.
 SEND_HEARTBEAT_TIMEOUT = timedelta(seconds=10)
+#: Patch: an event confirming a touch skipped as delivery unknown counts it as sent.
+LATE_CONFIRM = "2026-12-late-confirm"
 
 
 @workflow.defn(name="LeadJourney")
@@ -72,6 +79,8 @@ class LeadJourneyWorkflow:
             info = workflow.info()
             fresh = info.continued_run_id is None and journey.enrolment == 1
             milestones.enable(journey, info.first_execution_run_id, workflow.now(), fresh=fresh)
+        # Journeys recorded before A/B variants replay without them.
+        journey.ab_variants = workflow.patched(PATCH_VARIANTS)
         while True:
             self._apply_inbox()
             command = engine.advance(journey, workflow.now())
@@ -244,6 +253,19 @@ class LeadJourneyWorkflow:
     def _check_resume(self, action: ResumeLead) -> None:
         engine.refuse_resume(self.lead_journey)
 
+    # ------------------------------------------------------------ a newer cadence version
+
+    @workflow.update
+    def migrate(self, action: MigrateLead) -> str:
+        """Move the lead to a newer version of its cadence at its next wait."""
+        if not workflow.patched(PATCH_MIGRATE):  # only histories from before migrations lack it
+            raise ApplicationError("this journey cannot migrate", non_retryable=True)
+        return self._act(lambda now: engine.migrate(self.lead_journey, action, now))
+
+    @migrate.validator
+    def _check_migrate(self, action: MigrateLead) -> None:
+        engine.refuse_migrate(self.lead_journey, action)
+
     # ------------------------------------------------------------ reading
 
     @workflow.query
@@ -275,7 +297,14 @@ class LeadJourneyWorkflow:
 
     def _apply_inbox(self) -> None:
         while self.inbox:
-            engine.on_event(self.lead_journey, self.inbox.pop(0), workflow.now())
+            event = self.inbox.pop(0)
+            # Only an event about a touch skipped as delivery unknown behaves differently.
+            late = (
+                bool(event.touch_id)
+                and any(u.touch_id == event.touch_id for u in self.lead_journey.unknown_touches)
+            ) or event.kind is EventKind.touch_confirmed
+            late_confirm = late and workflow.patched(LATE_CONFIRM)
+            engine.on_event(self.lead_journey, event, workflow.now(), late_confirm=late_confirm)
 
     async def _flush_milestones(self) -> None:
         """Write the journey's new milestones to the journey log in one local activity."""

@@ -113,7 +113,9 @@ def settled_result(row: TouchRecord) -> TouchResult | None:
     if row.status == "failed":
         return TouchResult(status="failed", provider=row.provider, error=row.error)
     if row.status == "unknown":
-        return TouchResult(status="skipped", provider=row.provider, error=row.error)
+        return TouchResult(
+            status="skipped", provider=row.provider, error=row.error, delivery_unknown=True
+        )
     return None
 
 
@@ -200,7 +202,9 @@ class ProviderChannel(ABC, Generic[Request]):
                 store.update_touch(touch.touch_id, "unknown", expect=("sending",), error=reason)
                 final = store.get_touch(touch.touch_id)  # a late answer may have won the race
                 settled = settled_result(final) if final is not None else None
-                return settled or TouchResult(status="skipped", provider=self.name, error=reason)
+                return settled or TouchResult(
+                    status="skipped", provider=self.name, error=reason, delivery_unknown=True
+                )
             case Resend():
                 return None
 

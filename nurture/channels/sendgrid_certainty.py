@@ -240,7 +240,8 @@ class Certainty:
             raise later(f"Email Activity lookup failed: {exc}", exc_delay(exc)) from None
         messages = response.to_dict.get("messages") or []
         if messages:
-            return Adopt(str(messages[0].get("msg_id")) or None)
+            found = messages[0].get("msg_id")
+            return Adopt(str(found) if found else None)
         posted = attempt.posted_at or attempt.created_at
         visible_from = max(posted, attempt.send_at or posted) + self.activity_delay
         now = utcnow()

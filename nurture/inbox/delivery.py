@@ -4,6 +4,12 @@
 again (so a down server costs nothing per request). :class:`Deliverer` signals pending rows, one
 lead's events in order, several leads at once. :class:`DeliveryLoop` runs it in the background
 of the web app, backing off while Temporal is unreachable.
+
+Once and bounded: a pass first *claims* its rows in the store (a lease, ``inbox.claimed_by`` /
+``claimed_until``), so the immediate delivery, the loop and other web processes never signal one
+row at the same time; all passes of a process share one bound on signals in flight; and each
+signal carries a request id derived from the event id, so a signal that timed out at the client
+but reached the server is dropped by the server when it is sent again.
 """
 
 from __future__ import annotations
@@ -11,18 +17,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import SignalWorkflowExecutionRequest
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from nurture.events import EngagementEvent
 from nurture.inbox.store import Inbox, InboxRecord
 from nurture.settings import Settings
-from nurture.temporal.calls import journey_handle
 from nurture.temporal.client import connect as default_connect
+from nurture.temporal.ids import workflow_id
 
 log = logging.getLogger("nurture.inbox.delivery")
 
@@ -33,6 +45,8 @@ CONNECT_TIMEOUT = 10.0
 SIGNAL_TIMEOUT = timedelta(seconds=10)
 #: Rows per delivery pass.
 BATCH = 500
+#: How long a pass holds the rows it claimed (a crashed process's rows are free again after it).
+CLAIM_LEASE = timedelta(minutes=5)
 
 
 class TemporalUnavailable(Exception):
@@ -100,33 +114,52 @@ class DeliveryReport:
 class Deliverer:
     """Signals pending inbox rows to ``lead-<id>`` (the workflow drops repeated event ids).
 
-    Passes may overlap (the delivery loop and the delivery right after a request); a row another
-    pass of this process is already signalling is left to it, so each row is attempted once.
+    Passes may overlap (the delivery loop and the delivery right after a request, in this or
+    another web process): each claims its rows in the store first, so a row is signalled by one
+    pass at a time; ``concurrency`` bounds the signals in flight across all passes.
     """
 
-    def __init__(self, inbox: Inbox, link: TemporalLink, *, concurrency: int = 16) -> None:
+    def __init__(
+        self,
+        inbox: Inbox,
+        link: TemporalLink,
+        *,
+        concurrency: int = 16,
+        lease: timedelta = CLAIM_LEASE,
+    ) -> None:
         self.inbox = inbox
         self.link = link
         self.concurrency = concurrency
-        self._in_flight: set[str] = set()
+        self.lease = lease
+        self.claimer = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._gate: asyncio.Semaphore | None = None
+
+    @property
+    def gate(self) -> asyncio.Semaphore:
+        """The one bound on signals in flight from this process."""
+        if self._gate is None:
+            self._gate = asyncio.Semaphore(self.concurrency)
+        return self._gate
 
     async def deliver(
         self, ids: Iterable[str] | None = None, *, limit: int = BATCH
     ) -> DeliveryReport:
-        """Deliver pending rows (only these ids, if given), oldest first."""
+        """Deliver pending rows no other pass holds (only these ids, if given), oldest first."""
         rows = await asyncio.to_thread(
-            self.inbox.pending, ids=list(ids) if ids is not None else None, limit=limit
+            self.inbox.claim,
+            self.claimer,
+            ids=list(ids) if ids is not None else None,
+            limit=limit,
+            lease=self.lease,
         )
-        rows = [r for r in rows if r.event_id not in self._in_flight]
         report = DeliveryReport()
         if not rows:
             return report
-        taken = {r.event_id for r in rows}
-        self._in_flight |= taken
         try:
             await self._deliver_rows(rows, report)
         finally:
-            self._in_flight -= taken
+            taken = [r.event_id for r in rows]
+            await asyncio.to_thread(self.inbox.release, taken, self.claimer)
         return report
 
     async def _deliver_rows(self, rows: list[InboxRecord], report: DeliveryReport) -> None:
@@ -140,13 +173,13 @@ class Deliverer:
         by_lead: dict[str, list[InboxRecord]] = {}
         for row in sorted(rows, key=lambda r: (r.at, r.received_at)):
             by_lead.setdefault(row.lead_id or "", []).append(row)
-        gate = asyncio.Semaphore(self.concurrency)
 
         async def one_lead(lead_rows: list[InboxRecord]) -> None:
-            async with gate:
-                for row in lead_rows:
-                    if not await self._deliver_one(client, row, report):
-                        break  # keep this lead's later events behind the one that failed
+            for row in lead_rows:
+                async with self.gate:
+                    delivered = await self._deliver_one(client, row, report)
+                if not delivered:
+                    break  # keep this lead's later events behind the one that failed
 
         await asyncio.gather(*(one_lead(lead_rows) for lead_rows in by_lead.values()))
 
@@ -158,9 +191,7 @@ class Deliverer:
             report.unknown_lead.append(row.event_id)
             return True
         try:
-            await journey_handle(client, event.lead_id).signal(
-                "event", event, rpc_timeout=SIGNAL_TIMEOUT
-            )
+            await signal_once(client, event)
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND and not exc.message.startswith("Namespace"):
                 reason = f"no running journey lead-{event.lead_id}: {exc.message}"
@@ -182,6 +213,27 @@ class Deliverer:
         await asyncio.to_thread(self.inbox.mark_failed, [row.event_id], reason.strip())
         report.failed.append(row.event_id)
         report.error = reason.strip()
+
+
+def request_id(event_id: str) -> str:
+    """The signal's request id: one per event, so Temporal drops a repeated signal."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"nurture:inbox:{event_id}"))
+
+
+async def signal_once(client: Client, event: EngagementEvent) -> None:
+    """Signal ``event`` to the lead's journey with the event's own request id (the SDK's
+    ``signal`` makes a new one per call, so a re-sent signal would be a second one)."""
+    request = SignalWorkflowExecutionRequest(
+        namespace=client.namespace,
+        workflow_execution=WorkflowExecution(workflow_id=workflow_id(event.lead_id)),
+        signal_name="event",
+        identity=client.identity,
+        request_id=request_id(event.id),
+    )
+    request.input.payloads.extend(await client.data_converter.encode([event]))
+    await client.workflow_service.signal_workflow_execution(
+        request, retry=True, timeout=SIGNAL_TIMEOUT
+    )
 
 
 class DeliveryLoop:

@@ -3,7 +3,8 @@
 SendGrid has no idempotency key, so a send whose answer was lost is settled as ``unknown`` and
 never resent (:mod:`nurture.channels.sendgrid`). Its ``processed`` (or ``delivered``) event,
 carrying our ``touch_id`` custom arg, later proves that SendGrid took the message: the row
-becomes ``sent``. Kept apart from the adapter so the web app needs neither the SDK nor the engine.
+becomes ``sent``, and a ``touch.confirmed`` event tells the journey. Kept apart from
+the adapter so the web app needs neither the SDK nor the engine.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import select
 
+from nurture.events import EventKind
 from nurture.inbox.store import InboxItem
 from nurture.store import Store, TouchRecord
 
@@ -63,6 +65,26 @@ def confirm_unknown(store: Store, items: Iterable[InboxItem]) -> list[str]:
     return settled
 
 
+def confirmations(settled: Iterable[str], items: Iterable[InboxItem]) -> list[InboxItem]:
+    """A ``touch.confirmed`` inbox event for each touch settled now, so its journey learns it
+    (event id ``confirmed:<touch id>``: a repeat is a duplicate)."""
+    by_touch = {item.touch_id: item for item in items if item.touch_id}
+    return [
+        InboxItem(
+            event_id=f"confirmed:{touch_id}",
+            provider=PROVIDER,
+            raw_kind="confirmed",
+            at=by_touch[touch_id].at,
+            kind=EventKind.touch_confirmed,
+            lead_id=by_touch[touch_id].lead_id,
+            touch_id=touch_id,
+            data={"by": by_touch[touch_id].raw_kind},
+        )
+        for touch_id in settled
+        if touch_id in by_touch
+    ]
+
+
 def _unknown(store: Store, touch_ids: list[str]) -> list[str]:
     """Those of ``touch_ids`` whose row is a SendGrid send settled as ``unknown``."""
     found: list[str] = []
@@ -77,4 +99,4 @@ def _unknown(store: Store, touch_ids: list[str]) -> list[str]:
     return found
 
 
-__all__ = ["ACCEPTED_EVENTS", "confirm_unknown", "message_id"]
+__all__ = ["ACCEPTED_EVENTS", "confirm_unknown", "confirmations", "message_id"]

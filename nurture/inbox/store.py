@@ -18,11 +18,11 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import Index, Integer, String, Table, Text, func, insert, select, update
+from sqlalchemy import Index, Integer, String, Table, Text, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
@@ -70,6 +70,8 @@ class InboxRecord(Base):
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    claimed_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
     def event(self) -> EngagementEvent | None:
         """The engagement event to signal (``None`` while no lead is known, or unmapped)."""
@@ -274,6 +276,59 @@ class Inbox:
         query = query.limit(limit)
         with self.store.session() as session:
             return list(session.scalars(query))
+
+    def claim(
+        self,
+        claimer: str,
+        *,
+        ids: Iterable[str] | None = None,
+        limit: int = 500,
+        lease: timedelta = timedelta(seconds=60),
+    ) -> builtins.list[InboxRecord]:
+        """Claim pending rows no other delivery holds (a lapsed lease is free again), oldest
+        first; the rows this ``claimer`` holds now. One delivery path per row, across
+        processes: the claim is a compare-and-set in the store."""
+        now = utcnow()
+        free = or_(InboxRecord.claimed_until.is_(None), InboxRecord.claimed_until < now)
+        wanted = select(InboxRecord.event_id).where(
+            InboxRecord.status == InboxStatus.pending.value, free
+        )
+        if ids is not None:
+            wanted = wanted.where(InboxRecord.event_id.in_(builtins.list(ids)))
+        wanted = wanted.order_by(
+            InboxRecord.received_at, InboxRecord.at, InboxRecord.event_id
+        ).limit(limit)
+        with self.store.session() as session, session.begin():
+            candidates = builtins.list(session.scalars(wanted))
+            if not candidates:
+                return []
+            session.execute(
+                update(InboxRecord)
+                .where(InboxRecord.event_id.in_(candidates))
+                .where(InboxRecord.status == InboxStatus.pending.value, free)
+                .values(claimed_by=claimer, claimed_until=now + lease)
+            )
+        query = (
+            select(InboxRecord)
+            .where(InboxRecord.event_id.in_(candidates), InboxRecord.claimed_by == claimer)
+            .where(InboxRecord.status == InboxStatus.pending.value)
+            .order_by(InboxRecord.received_at, InboxRecord.at, InboxRecord.event_id)
+        )
+        with self.store.session() as session:
+            return builtins.list(session.scalars(query))
+
+    def release(self, event_ids: Sequence[str], claimer: str) -> None:
+        """Give up this claimer's hold on rows (they are settled, or stay pending)."""
+        if not event_ids:
+            return
+        statement = (
+            update(InboxRecord)
+            .where(InboxRecord.event_id.in_(builtins.list(event_ids)))
+            .where(InboxRecord.claimed_by == claimer)
+            .values(claimed_by=None, claimed_until=None)
+        )
+        with self.store.session() as session, session.begin():
+            session.execute(statement)
 
     # ---------------------------------------------------------------- delivery bookkeeping
 

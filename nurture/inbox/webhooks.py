@@ -35,7 +35,7 @@ from nurture.inbox.payloads import (
     twilio_inbound_item,
     twilio_status_item,
 )
-from nurture.inbox.sendgrid import confirm_unknown
+from nurture.inbox.sendgrid import confirm_unknown, confirmations
 from nurture.inbox.signatures import verify_events, verify_lob, verify_sendgrid, verify_twilio
 from nurture.inbox.store import InboxItem
 from nurture.inbox.touchmap import lead_for_phone
@@ -66,7 +66,8 @@ async def sendgrid_webhook(
     """SendGrid Event Webhook: a signed JSON array of email events.
 
     A ``processed``/``delivered`` event for an email settled as ``unknown`` also settles its
-    ledger row as ``sent`` (:func:`~nurture.inbox.sendgrid.confirm_unknown`).
+    ledger row as ``sent`` (:func:`~nurture.inbox.sendgrid.confirm_unknown`) and its journey is
+    told by a ``touch.confirmed`` event.
     """
     source = "sendgrid"
     key = settings.sendgrid_webhook_public_key
@@ -81,8 +82,11 @@ async def sendgrid_webhook(
         items = sendgrid_items(parse_json(source, request, body), _now())
     except Malformed as exc:
         malformed(source, request, str(exc))
-    await asyncio.to_thread(confirm_unknown, store, items)
-    return await accept(source, request, items, background)
+    settled = await asyncio.to_thread(confirm_unknown, store, items)
+    answer = await accept(source, request, items, background)
+    if settled:  # the journeys of those touches are told too (not counted in the answer)
+        await accept(source, request, confirmations(settled, items), background)
+    return answer
 
 
 # ---------------------------------------------------------------- Twilio

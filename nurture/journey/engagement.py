@@ -13,6 +13,7 @@ from nurture.cadence.scoring import (
 from nurture.cadence.steps import TOUCH_KINDS, Outcome, step_kind
 from nurture.events import ENGAGEMENT_KINDS, Channel, EngagementEvent, EventKind
 from nurture.journey import milestones
+from nurture.journey.confirm import confirm_late
 from nurture.journey.state import (
     Journey,
     Phase,
@@ -58,11 +59,19 @@ OPT_OUTS = frozenset(
 )
 
 
-def on_event(journey: Journey, event: EngagementEvent, now: datetime) -> bool:
-    """Apply an engagement event; returns False for a re-delivered one (changes nothing)."""
+def on_event(
+    journey: Journey, event: EngagementEvent, now: datetime, *, late_confirm: bool = False
+) -> bool:
+    """Apply an engagement event; returns False for a re-delivered one (changes nothing).
+
+    With ``late_confirm`` (journeys past the ``2026-12-late-confirm`` patch), an event carrying
+    the id of a touch skipped as delivery unknown confirms it (:mod:`nurture.journey.confirm`).
+    """
     if event.id in journey.seen_events:
         return False
     journey.seen_events = [*journey.seen_events[-(SEEN_EVENTS_KEPT - 1) :], event.id]
+    if late_confirm and confirm_late(journey, event, now):
+        return True
     kind = event.kind
     log(journey, now, "event", describe_event(event), touch_id=event.touch_id)
     milestones.emit(

@@ -18,6 +18,7 @@ from nurture.cadence.steps import Delay, Outcome
 from nurture.calendar import BusinessCalendar, CalendarSnapshot
 from nurture.contracts import (
     HandoffStatus,
+    MigrateLead,
     Touch,
 )
 from nurture.events import Channel, EngagementEvent, EventKind
@@ -153,6 +154,15 @@ class Pause(BaseModel):
     reason: str
 
 
+class UnknownTouch(BaseModel):
+    """A touch skipped as "delivery unknown", until a provider event confirms it went out."""
+
+    touch_id: str
+    channel: Channel
+    summary: str
+    step: str
+
+
 class TouchMark(BaseModel):
     """When a touch went out, on which channel (for the contact governor)."""
 
@@ -195,6 +205,9 @@ class Journey(BaseModel):
     stopped: dict[Channel, str] = Field(default_factory=dict)
     touch_log: list[TouchMark] = Field(default_factory=list, description="Touches of the last week")
     touches_sent: int = 0
+    unknown_touches: list[UnknownTouch] = Field(
+        default_factory=list, description="Touches skipped as delivery unknown (latest kept)"
+    )
     cycle_events: list[EventKind] = Field(default_factory=list)
     recent_events: list[EventKind] = Field(
         default_factory=list, description="Events since the last touch (for wait_for)"
@@ -202,6 +215,12 @@ class Journey(BaseModel):
     last_disposition: EventKind | None = None
     visits: dict[str, int] = Field(default_factory=dict)
     seen_events: list[str] = Field(default_factory=list)
+    migration: MigrateLead | None = Field(
+        None, description="A move to a newer cadence version, applied at the next wait"
+    )
+    ab_variants: bool = Field(
+        False, description="Touch steps' A/B variants apply (the workflow's 2026-12-variants patch)"
+    )
     timeline: list[JourneyEntry] = Field(default_factory=list)
     milestone_chain: str | None = Field(
         None, description="Journey log on: the chain id in each milestone's key"

@@ -66,9 +66,16 @@ def temporal_cli() -> str:
     return _binary("temporal")
 
 
+def ui_codec_endpoint(settings: Settings) -> str:
+    """The web app's codec endpoint as the local Web UI calls it (from the browser)."""
+    host = settings.web_host if settings.web_host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+    return f"http://{host}:{settings.web_port}/codec"
+
+
 def start_dev_server(settings: Settings, *, log: Path | None = None) -> subprocess.Popen[bytes]:
-    """Start ``temporal server start-dev`` on a SQLite file, with the Web UI and our search
-    attributes; returns once the frontend port answers."""
+    """Start ``temporal server start-dev`` on a SQLite file, with the Web UI (decrypting through
+    the web app's codec endpoint) and our search attributes; returns once the frontend port
+    answers."""
     host, _, port = settings.temporal_address.rpartition(":")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     out = (log or settings.data_dir / "temporal.log").open("ab")
@@ -83,6 +90,8 @@ def start_dev_server(settings: Settings, *, log: Path | None = None) -> subproce
             port,
             "--ui-port",
             str(settings.ui_port),
+            "--ui-codec-endpoint",
+            ui_codec_endpoint(settings),
             "--namespace",
             settings.temporal_namespace,
             "--db-filename",

@@ -66,7 +66,8 @@ def url_segment(value: object) -> str:
 def _nav_context(request: Request) -> dict[str, Any]:
     settings: Settings | None = getattr(request.app.state, "settings", None)
     ui_port = settings.ui_port if settings is not None else get_settings().ui_port
-    return {"temporal_ui_url": f"http://localhost:{ui_port}"}
+    # 127.0.0.1 like the web app: the same site, so the UI's codec calls carry the session.
+    return {"temporal_ui_url": f"http://127.0.0.1:{ui_port}"}
 
 
 #: The shared templates (autoescape on for everything). Every page extends ``base.html``.

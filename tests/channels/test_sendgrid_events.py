@@ -131,3 +131,21 @@ def test_a_lost_answer_settled_unknown_is_confirmed_by_its_event(
     adapter._mark_sent(touch.touch_id, "late")  # the row is settled: a late answer is ignored
     stored: TouchRecord | None = store.get_touch(touch.touch_id)
     assert stored is not None and stored.provider_id == "14c5d75ce93.dfd.64b469"
+
+
+def test_a_settled_touch_becomes_a_confirmation_for_its_journey(store: Store) -> None:
+    from nurture.events import EventKind
+    from nurture.inbox.sendgrid import confirmations
+
+    row(store, "unknown")
+    items = [event("processed"), event("open", touch_id="other")]
+    settled = confirm_unknown(store, items)
+    [confirmed] = confirmations(settled, items)
+    assert confirmed.kind is EventKind.touch_confirmed
+    assert (confirmed.event_id, confirmed.touch_id, confirmed.lead_id) == (
+        f"confirmed:{TOUCH}",
+        TOUCH,
+        "L7",
+    )
+    assert confirmed.data == {"by": "processed"}
+    assert confirmations(confirm_unknown(store, items), items) == []  # settled already

@@ -239,9 +239,11 @@ def test_sendgrid_processed_confirms_an_email_settled_unknown(
         later = ledger.get_touch(touch_id)
         assert earlier is not None and later is not None
         assert later.to_dict() == earlier.to_dict()
-    # The inbox sees the events exactly as before: processed kept unmapped, delivered pending.
+    # The inbox keeps the events as they came (processed unmapped, delivered pending) and adds
+    # one touch.confirmed event for the journey of the touch settled now.
     status = {r.event_id: (r.status, r.kind, r.touch_id) for r in inbox.list()}
     assert status == {
+        f"confirmed:{lost}": ("pending", "touch.confirmed", lost),
         "sg-lost-p": ("unmapped", None, lost),
         "sg-lost-d": ("pending", "email.delivered", lost),
         "sg-refused-p": ("unmapped", None, failed),

@@ -5,6 +5,7 @@ It shares one clock across workflows, so every test here runs one lead at a time
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import sys
 from collections.abc import AsyncIterator
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest_asyncio
-from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.enums.v1 import EventType, IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
@@ -94,3 +95,21 @@ async def assigned_handoff(
             return view
         await env.sleep(timedelta(seconds=1))
     raise AssertionError(f"{handle.id} was not handed to an owner")
+
+
+#: History events after which a journey is idle: no workflow task or activity under way.
+_IDLE = {EventType.EVENT_TYPE_TIMER_STARTED, EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED}
+
+
+async def terminate_when_idle(handle: WorkflowHandle[Any, Any], reason: str = "test done") -> None:
+    """Terminate a journey between its tasks.
+
+    The test server keeps its clock locked for a workflow task it handed out; terminating the
+    journey in the middle of one leaves the shared clock stopped for every later test.
+    """
+    for _ in range(200):
+        history = await handle.fetch_history()
+        if history.events and history.events[-1].event_type in _IDLE:
+            break
+        await asyncio.sleep(0.05)
+    await handle.terminate(reason)

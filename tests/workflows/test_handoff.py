@@ -21,7 +21,7 @@ from nurture.settings import ROOT, Settings
 from nurture.store import Store
 from nurture.temporal.ids import workflow_id
 from tests.conftest import fixture_cadence, make_lead
-from tests.support.timeskipping import assigned_handoff
+from tests.support.timeskipping import assigned_handoff, terminate_when_idle
 from workflows.lead import LeadJourneyWorkflow
 
 SALES = SalesRules(
@@ -145,7 +145,7 @@ async def test_sla_breach_escalates_then_accept(
         AcceptHandoff(handoff_id=first.handoff_id, rep=journey.handoff.owner or ""),
     )
     assert (await state(handle)).stage is Stage.accepted
-    await handle.terminate("test done")
+    await terminate_when_idle(handle)
 
 
 async def test_decline_not_ready_cools_down_then_recycles(
@@ -198,7 +198,7 @@ async def test_out_of_office_pause_and_resume(
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await handle.execute_update(LeadJourneyWorkflow.resume, ResumeLead())
     assert "not paused" in str(refused.value.cause)
-    await handle.terminate("test done")
+    await terminate_when_idle(handle)
 
 
 async def test_cycles_without_engagement_recycle_into_long_term_nurture(

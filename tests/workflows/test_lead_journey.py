@@ -17,7 +17,7 @@ from nurture.settings import Settings
 from nurture.store import Store
 from nurture.temporal.ids import workflow_id
 from tests.conftest import fixture_cadence, make_lead
-from tests.support.timeskipping import run_histories
+from tests.support.timeskipping import run_histories, terminate_when_idle
 from workflows.lead import LeadJourneyWorkflow
 
 
@@ -102,7 +102,7 @@ async def test_a_redelivered_event_counts_once(
     await handle.signal(LeadJourneyWorkflow.event, bump)
     state = await handle.query(LeadJourneyWorkflow.state)
     assert state.score == 10
-    await handle.terminate("test done")
+    await terminate_when_idle(handle)
 
 
 async def test_continue_as_new_keeps_the_journey_intact(
