@@ -44,6 +44,8 @@ with workflow.unsafe.imports_passed_through():
 T = TypeVar("T")
 #: Journeys started from this release on keep a journey log (milestones flushed at waits).
 JOURNEY_LOG_PATCH = "2026-12-journey-log"
+#: ... and write it with a local activity (earlier journey-log journeys used a regular one).
+JOURNEY_LOG_LOCAL_PATCH = "2026-12-journey-log-local"
 #: A/B variants of touch steps (nurture/cadence/variants.py).
 PATCH_VARIANTS = "2026-12-variants"
 #: Moving running leads to a newer cadence version (nurture/journey/migrate.py).
@@ -311,16 +313,26 @@ class LeadJourneyWorkflow:
         batch = milestones.take(self.lead_journey)
         if not batch:
             return
-        # A local activity: run by this worker inside the workflow task (one marker in history,
-        # no task queue round trip, nothing left pending when a worker stops); a worker that
-        # dies mid-write leaves the task to be retried, and the key makes the retry harmless.
-        await workflow.execute_local_activity(
-            "record_milestones",
-            batch,
-            summary=f"Journey log · {len(batch)} milestone{'s' if len(batch) > 1 else ''}",
-            start_to_close_timeout=timedelta(seconds=10),
-            retry_policy=SEND_RETRY,
-        )
+        summary = f"Journey log · {len(batch)} milestone{'s' if len(batch) > 1 else ''}"
+        if workflow.patched(JOURNEY_LOG_LOCAL_PATCH):
+            # A local activity: run by this worker inside the workflow task (one marker in
+            # history, no task queue round trip, nothing left pending when a worker stops); a
+            # worker that dies mid-write leaves the task to be retried, the key makes it harmless.
+            await workflow.execute_local_activity(
+                "record_milestones",
+                batch,
+                summary=summary,
+                start_to_close_timeout=timedelta(seconds=10),
+                retry_policy=SEND_RETRY,
+            )
+        else:  # journeys that began writing their log with a regular activity keep doing so
+            await workflow.execute_activity(
+                "record_milestones",
+                batch,
+                summary=summary,
+                start_to_close_timeout=timedelta(seconds=10),
+                retry_policy=SEND_RETRY,
+            )
         milestones.written(self.lead_journey, len(batch))
 
     def _history_is_long(self) -> bool:
