@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
         PauseLead,
         ReleaseTask,
         ResumeLead,
+        SkipStep,
         TouchResult,
     )
     from nurture.events import EngagementEvent
@@ -41,6 +42,9 @@ with workflow.unsafe.imports_passed_through():
     from nurture.temporal.ids import touch_queue
 
 T = TypeVar("T")
+#: Engine faults hold the journey (timeline, LeadStage 'fault', log, metric) instead of failing
+#: the workflow task on every attempt.
+ENGINE_FAULT_PATCH = "2026-12-engine-fault"
 SEND_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
@@ -64,8 +68,12 @@ class LeadJourneyWorkflow:
     async def run(self, input: JourneyInput) -> JourneyResult:
         journey = self.lead_journey
         while True:
-            self._apply_inbox()
-            command = engine.advance(journey, workflow.now())
+            try:
+                self._apply_inbox()
+                command = engine.advance(journey, workflow.now())
+            except Exception as exc:
+                await self._hold(exc)
+                continue
             self._publish()
             match command:
                 case SendTouch(touch=touch):
@@ -78,7 +86,7 @@ class LeadJourneyWorkflow:
                         start_to_close_timeout=timedelta(minutes=2),
                         retry_policy=SEND_RETRY,
                     )
-                    engine.on_touch_result(journey, result, workflow.now())
+                    await self._guard(engine.on_touch_result, journey, result, workflow.now())
                 case Wait(until=until, summary=summary):
                     if self._history_is_long():
                         await self._continue_as_new()
@@ -94,7 +102,7 @@ class LeadJourneyWorkflow:
                         start_to_close_timeout=timedelta(minutes=1),
                         retry_policy=SEND_RETRY,
                     )
-                    engine.on_assigned(journey, assignment, workflow.now())
+                    await self._guard(engine.on_assigned, journey, assignment, workflow.now())
                 case LoadCadence(name=name):
                     loaded = await workflow.execute_activity(
                         "load_cadence",
@@ -104,7 +112,8 @@ class LeadJourneyWorkflow:
                         retry_policy=SEND_RETRY,
                         start_to_close_timeout=timedelta(minutes=1),
                     )
-                    engine.on_cadence_loaded(
+                    await self._guard(
+                        engine.on_cadence_loaded,
                         journey,
                         loaded.cadence,
                         loaded.calendar,
@@ -218,17 +227,27 @@ class LeadJourneyWorkflow:
 
     @workflow.update
     def resume(self, action: ResumeLead) -> str:
-        """Resume a paused lead; its plan moves by the time it was paused."""
+        """Resume a paused lead (its plan moves by the time it was paused), or retry the step of
+        a journey held on an error."""
         return self._act(
             lambda now: (
-                engine.resume(self.lead_journey, now, action.reason)
+                engine.resume_any(self.lead_journey, now, action.reason)
                 or self.lead_journey.timeline[-1].text
             )
         )
 
     @resume.validator
     def _check_resume(self, action: ResumeLead) -> None:
-        engine.refuse_resume(self.lead_journey)
+        engine.refuse_resume_any(self.lead_journey)
+
+    @workflow.update
+    def skip_step(self, action: SkipStep) -> str:
+        """Move a journey held on an error past the step that failed."""
+        return self._act(lambda now: engine.skip_step(self.lead_journey, now, action.reason))
+
+    @skip_step.validator
+    def _check_skip(self, action: SkipStep) -> None:
+        engine.refuse_skip(self.lead_journey)
 
     # ------------------------------------------------------------ reading
 
@@ -251,6 +270,33 @@ class LeadJourneyWorkflow:
         self.woken = True
         self._publish()
         return result
+
+    async def _guard(self, step: Callable[..., object], *args: Any) -> None:
+        """Run an engine callback; if it raises, hold the journey (the loop then carries on)."""
+        try:
+            step(*args)
+        except Exception as exc:
+            await self._hold(exc)
+
+    async def _hold(self, error: Exception) -> None:
+        """The engine raised: without the patch (old histories) fail the task as before; with it,
+        record the fault, show it (LeadStage 'fault'), alert, and wait for an operator."""
+        if not workflow.patched(ENGINE_FAULT_PATCH):
+            raise error
+        journey = self.lead_journey
+        fault = engine.hold(journey, error, workflow.now())
+        workflow.logger.error(
+            "journey %s held on an engine fault at step %s: %s",
+            workflow.info().workflow_id,
+            fault.step,
+            fault.error,
+        )
+        workflow.metric_meter().create_counter(
+            "nurture_engine_faults", "Journeys held because the engine raised"
+        ).add(1)
+        self._publish()
+        await workflow.wait_condition(lambda: journey.fault is None)
+        self.woken = False
 
     async def _sleep(self, delay: timedelta | None, summary: str) -> None:
         with contextlib.suppress(asyncio.TimeoutError):

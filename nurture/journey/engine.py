@@ -10,7 +10,9 @@ randomness, no I/O):
 - ``on_event(journey, event, now)`` whenever an engagement event arrives (at any moment);
 - the people's actions, each with its ``refuse_*`` check for the workflow's update validators:
   the call desk (``claim_task``, ``release_task``, ``complete_task``), sales (``accept_handoff``,
-  ``decline_handoff``, ``close_opportunity``) and ``pause`` / ``resume``.
+  ``decline_handoff``, ``close_opportunity``) and ``pause`` / ``resume``;
+- ``hold(journey, error, now)`` when any of these raised (a bug): the journey waits for an
+  operator's ``resume_any`` (retry) or ``skip_step``.
 
 The rules live in the modules beside this one, one concern each.
 """
@@ -25,6 +27,14 @@ from nurture.journey.desk import (
     task_view,
 )
 from nurture.journey.engagement import on_event
+from nurture.journey.fault import (
+    FAULT_STAGE,
+    hold,
+    refuse_resume_any,
+    refuse_skip,
+    resume_any,
+    skip_step,
+)
 from nurture.journey.pause import pause, refuse_pause, refuse_resume, resume
 from nurture.journey.sales import (
     accept_handoff,
@@ -36,6 +46,7 @@ from nurture.journey.sales import (
 from nurture.journey.steps import advance, on_cadence_loaded, on_touch_result, start
 
 __all__ = [
+    "FAULT_STAGE",
     "ActionRefused",
     "EngineError",
     "accept_handoff",
@@ -45,6 +56,7 @@ __all__ = [
     "complete_task",
     "decline_handoff",
     "handoff_view",
+    "hold",
     "on_assigned",
     "on_cadence_loaded",
     "on_event",
@@ -53,9 +65,13 @@ __all__ = [
     "refuse_handoff_action",
     "refuse_pause",
     "refuse_resume",
+    "refuse_resume_any",
+    "refuse_skip",
     "refuse_task_action",
     "release_task",
     "resume",
+    "resume_any",
+    "skip_step",
     "start",
     "task_view",
 ]

@@ -128,6 +128,15 @@ class Pause(BaseModel):
     reason: str
 
 
+class Fault(BaseModel):
+    """The engine failed on this journey: it is held until an operator resumes or skips."""
+
+    at: AwareDatetime
+    error: str = Field(description="The error's type and message (no lead data)")
+    step: str | None = Field(None, description="The step the journey was at")
+    retries: int = Field(0, description="How often an operator resumed it before")
+
+
 class TouchMark(BaseModel):
     """When a touch went out, on which channel (for the contact governor)."""
 
@@ -165,6 +174,7 @@ class Journey(BaseModel):
     handoffs: int = 0
     recycle_to: str | None = Field(None, description="Cadence to load after the cool-down")
     paused: Pause | None = None
+    fault: Fault | None = Field(None, description="Held on an engine fault (LeadStage 'fault')")
     quiet_until: AwareDatetime | None = None
     outcome: Outcome | None = None
     stopped: dict[Channel, str] = Field(default_factory=dict)
