@@ -4,6 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 # Prism serves the providers' OpenAPI specs for the contract tests (tests/channels); from npm.
 # PostgreSQL 15 (.ci/postgres installs it with apt when missing) backs the store suites' second run.
+# Chromium (.ci/install-chromium installs Debian's package when missing) runs the browser tests.
 PRISM := .ci/node/node_modules/.bin/prism
 
 .PHONY: up test install lint bench
@@ -28,6 +29,7 @@ lint: install
 	$(BIN)/mypy
 
 test: lint $(PRISM)
+	bash .ci/install-chromium
 	bash .ci/postgres
 	$(BIN)/nurture cadence validate
 	bash .ci/pytest-guarded $(BIN)/pytest

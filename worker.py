@@ -17,6 +17,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.desk import DeskActivities
+from activities.journeylog import JourneyLogActivities
 from activities.touches import TouchActivities
 from nurture.channels.registry import ConfigError, check_config, providers, queue_rates
 from nurture.events import Channel
@@ -107,7 +108,11 @@ def build_worker(
         client,
         task_queue=settings.task_queue,
         workflows=[LeadJourneyWorkflow],
-        activities=[touches.load_cadence, desk.assign],
+        activities=[
+            touches.load_cadence,
+            desk.assign,
+            JourneyLogActivities(touches.store).record_milestones,
+        ],
         activity_executor=executor,
         max_concurrent_activities=executor._max_workers,
         workflow_runner=workflow_runner(),

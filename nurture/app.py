@@ -23,6 +23,7 @@ from nurture.inbox import pages as inbox_pages
 from nurture.inbox import webhooks
 from nurture.inbox.delivery import Deliverer, DeliveryLoop, TemporalLink
 from nurture.inbox.store import Inbox
+from nurture.planning import pages as planning_pages
 from nurture.roster.reps import Rep
 from nurture.sales import pages as sales_pages
 from nurture.settings import Settings, get_settings
@@ -76,6 +77,7 @@ def create_app(
     auth.install(app, settings)  # sessions, the people directory, /login
     desk_pages.install(app)  # /desk pages
     app.include_router(sales_pages.router)  # /handoffs pages (behind the desk login)
+    app.include_router(planning_pages.router)  # /cadences, /forecast (marketing)
     codec.install(app, settings)  # /codec/encode, /codec/decode for the Temporal UI and CLI
     app.include_router(health.router)  # /readyz, /metrics
 

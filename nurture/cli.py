@@ -24,6 +24,7 @@ from nurture.console import bold, console, err, tag
 from nurture.desk.cli import reps_app, tasks_app
 from nurture.inbox.cli import app as inbox_app
 from nurture.leads.cli import register as register_pause_commands
+from nurture.planning import cli as planning_cli
 from nurture.sales.cli import handoff_app
 from nurture.settings import ROOT, Settings, get_settings
 
@@ -48,6 +49,8 @@ app.add_typer(reps_app, name="reps")
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(handoff_app, name="handoff")
 register_pause_commands(lead_app, cadence_app)  # lead/cadence pause and resume
+cadence_app.command("preview")(planning_cli.preview_command)
+app.command("forecast")(planning_cli.forecast_command)
 
 
 # ---------------------------------------------------------------- cadences

@@ -104,10 +104,11 @@ async def refresh(store: Store, client: Client | None) -> None:
 async def metrics(request: Request) -> Response:
     """Prometheus text format; needs ``Authorization: Bearer <NURTURE_METRICS_TOKEN>``."""
     settings: Settings = request.app.state.settings
-    if not settings.metrics_token:
+    token = settings.secret("metrics_token")
+    if not token:
         raise HTTPException(404, "metrics are off: set NURTURE_METRICS_TOKEN")
     given = request.headers.get("authorization", "")
-    if not hmac.compare_digest(given.encode(), f"Bearer {settings.metrics_token}".encode()):
+    if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
         raise HTTPException(401, "metrics need the bearer token", {"WWW-Authenticate": "Bearer"})
     try:
         client: Client | None = await asyncio.wait_for(app_client(request.app), PROBE_TIMEOUT)

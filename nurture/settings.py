@@ -28,7 +28,7 @@ class Settings(BaseSettings):
     temporal_address: str = Field("localhost:7233", description="Temporal frontend host:port")
     temporal_namespace: str = "default"
     # Any Temporal cluster: self-hosted with mutual TLS, or Temporal Cloud (mTLS or an API key).
-    temporal_api_key: str | None = Field(
+    temporal_api_key: SecretStr | None = Field(
         None, description="Temporal Cloud API key (sent as a bearer token; turns TLS on)"
     )
     temporal_tls: bool | None = Field(
@@ -73,7 +73,7 @@ class Settings(BaseSettings):
     )
 
     # Operations: metrics, health, logs.
-    metrics_token: str | None = Field(
+    metrics_token: SecretStr | None = Field(
         None,
         description="Bearer token of the web app's /metrics (unset: /metrics answers 404)",
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import MetaData
 
 from nurture.inbox.store import InboxRecord
+from nurture.journeylog.store import JourneyLogRow
 from nurture.roster.assignments import AssignmentRecord
 from nurture.roster.reps import RepRow, RoundRobinRow, TeamRow
 from nurture.store import Base, TouchRecord
@@ -25,6 +26,7 @@ ALL: tuple[type[Base], ...] = (
     RepRow,
     RoundRobinRow,
     LoginFailureRow,
+    JourneyLogRow,
 )
 
 

@@ -34,7 +34,7 @@ with workflow.unsafe.imports_passed_through():
         TouchResult,
     )
     from nurture.events import EngagementEvent
-    from nurture.journey import engine
+    from nurture.journey import engine, milestones
     from nurture.journey.commands import Assign, ContinueAsNew, Finish, LoadCadence, SendTouch, Wait
     from nurture.journey.engine import ActionRefused
     from nurture.journey.state import Journey, JourneyEntry, JourneyInput, JourneyResult
@@ -45,6 +45,8 @@ T = TypeVar("T")
 #: Engine faults hold the journey (timeline, LeadStage 'fault', log, metric) instead of failing
 #: the workflow task on every attempt.
 ENGINE_FAULT_PATCH = "2026-12-engine-fault"
+#: Journeys started from this release on keep a journey log (milestones flushed at waits).
+JOURNEY_LOG_PATCH = "2026-12-journey-log"
 SEND_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
@@ -67,6 +69,10 @@ class LeadJourneyWorkflow:
     @workflow.run
     async def run(self, input: JourneyInput) -> JourneyResult:
         journey = self.lead_journey
+        if journey.milestone_chain is not None or workflow.patched(JOURNEY_LOG_PATCH):
+            info = workflow.info()
+            fresh = info.continued_run_id is None and journey.enrolment == 1
+            milestones.enable(journey, info.first_execution_run_id, workflow.now(), fresh=fresh)
         while True:
             try:
                 self._apply_inbox()
@@ -75,6 +81,10 @@ class LeadJourneyWorkflow:
                 await self._hold(exc)
                 continue
             self._publish()
+            if isinstance(command, Finish):
+                milestones.finished(journey, workflow.now())
+            if not isinstance(command, (SendTouch, Assign, LoadCadence)):
+                await self._flush_milestones()
             match command:
                 case SendTouch(touch=touch):
                     result = await workflow.execute_activity(
@@ -308,6 +318,20 @@ class LeadJourneyWorkflow:
     def _apply_inbox(self) -> None:
         while self.inbox:
             engine.on_event(self.lead_journey, self.inbox.pop(0), workflow.now())
+
+    async def _flush_milestones(self) -> None:
+        """Write the journey's new milestones to the journey log in one activity."""
+        batch = milestones.take(self.lead_journey)
+        if not batch:
+            return
+        await workflow.execute_activity(
+            "record_milestones",
+            batch,
+            summary=f"Journey log · {len(batch)} milestone{'s' if len(batch) > 1 else ''}",
+            start_to_close_timeout=timedelta(minutes=1),
+            retry_policy=SEND_RETRY,
+        )
+        milestones.written(self.lead_journey, len(batch))
 
     def _history_is_long(self) -> bool:
         info = workflow.info()

@@ -16,6 +16,7 @@ from nurture.contracts import (
     ReleaseTask,
 )
 from nurture.events import EngagementEvent
+from nurture.journey import milestones
 from nurture.journey.commands import (
     ActionRefused,
     Assign,
@@ -67,6 +68,8 @@ def on_assigned(journey: Journey, assignment: Assignment, now: datetime) -> None
             text = f"Handed to {owner} ({h.team}); accept or decline by"
             text += f" {local_text(journey, h.due)}" if h.due else " (no SLA)"
         log(journey, now, "handoff", text)
+        kind = "handoff_escalated" if h.escalations else "handoff_assigned"
+        milestones.emit(journey, now, kind, rep=h.owner, reason=h.team)
         return
     task = journey.call_task
     if task is None or task.assign is None:
@@ -84,6 +87,15 @@ def on_assigned(journey: Journey, assignment: Assignment, now: datetime) -> None
     if before and before != assignment.rep:
         text += f" (was {before})"
     log(journey, now, "call", f"{text}; due {local_text(journey, task.due)}", task.step)
+    milestones.emit(
+        journey,
+        now,
+        "task_assigned",
+        step=task.step,
+        touch_id=task.touch_id,
+        rep=assignment.rep,
+        reason=rule,
+    )
 
 
 def task_view(journey: Journey) -> CallTaskView | None:
@@ -159,6 +171,7 @@ def claim_task(journey: Journey, action: ClaimTask, now: datetime) -> CallTaskVi
     assert t is not None
     t.assignee = t.claimed_by = action.rep
     log(journey, now, "desk", f"Call task claimed by {action.rep}", t.step, t.touch_id)
+    milestones.emit(journey, now, "task_claimed", step=t.step, touch_id=t.touch_id, rep=action.rep)
     view = task_view(journey)
     assert view is not None
     return view
@@ -203,6 +216,16 @@ def complete_task(journey: Journey, action: CompleteTask, now: datetime) -> Call
         at=now,
         touch_id=t.touch_id,
         data=data,
+    )
+    milestones.emit(
+        journey,
+        now,
+        "task_completed",
+        step=t.step,
+        channel="call",
+        touch_id=t.touch_id,
+        rep=action.rep,
+        reason=action.disposition.value,
     )
     on_event(journey, event, now)
     why = f"{action.disposition.label.lower()} (call by {action.rep})"
@@ -255,6 +278,9 @@ def check_call_task(j: Journey, now: datetime) -> Command | None:
     step = current_step(j)
     assert isinstance(step, CallStep)
     rule = step.call.on_timeout
+    milestones.emit(
+        j, now, "task_overdue", step=task.step, touch_id=task.touch_id, rep=task.assignee
+    )
     if rule in (CallTimeout.reassign, CallTimeout.escalate) and task.retries == 0:
         task.retries += 1
         task.claimed_by = None

@@ -12,6 +12,7 @@ from nurture.cadence.scoring import (
 )
 from nurture.cadence.steps import TOUCH_KINDS, Outcome, step_kind
 from nurture.events import ENGAGEMENT_KINDS, Channel, EngagementEvent, EventKind
+from nurture.journey import milestones
 from nurture.journey.state import (
     Journey,
     Phase,
@@ -64,6 +65,15 @@ def on_event(journey: Journey, event: EngagementEvent, now: datetime) -> bool:
     journey.seen_events = [*journey.seen_events[-(SEEN_EVENTS_KEPT - 1) :], event.id]
     kind = event.kind
     log(journey, now, "event", describe_event(event), touch_id=event.touch_id)
+    milestones.emit(
+        journey,
+        now,
+        "event",
+        touch_id=event.touch_id,
+        points=event.points,
+        reason=kind.value,
+        rep=_rep(event),
+    )
     if journey.phase is Phase.done:
         return True
     indicator = _score(journey, event, now)
@@ -119,7 +129,16 @@ def _score(j: Journey, event: EngagementEvent, now: datetime) -> str | None:
     _rescore(j, now)
     if j.score != before or scored.points:
         log(j, now, "score", f"Score {before} → {j.score}: {scored.reason}")
+    if j.score != before:
+        milestones.emit(
+            j, now, "score", points=j.score - before, amount=j.score, reason=scored.reason
+        )
     return scored.indicator
+
+
+def _rep(event: EngagementEvent) -> str | None:
+    rep = event.data.get("rep")
+    return rep[:64] if isinstance(rep, str) else None
 
 
 def _rescore(j: Journey, now: datetime) -> None:

@@ -15,6 +15,7 @@ from nurture.contracts import (
     HandoffStatus,
     HandoffView,
 )
+from nurture.journey import milestones
 from nurture.journey.commands import (
     ActionRefused,
     Assign,
@@ -105,6 +106,8 @@ def accept_handoff(journey: Journey, action: AcceptHandoff, now: datetime) -> Ha
     h.status = HandoffStatus.accepted
     h.owner = h.owner or action.rep
     late = " (after the SLA)" if h.due and now > h.due else ""
+    _answered(journey, now, action.rep)
+    milestones.emit(journey, now, "handoff_accepted", rep=action.rep, reason=h.id)
     set_stage(journey, Stage.accepted, now, f"accepted by {action.rep}{late}")
     view = handoff_view(journey)
     assert view is not None
@@ -118,6 +121,8 @@ def decline_handoff(journey: Journey, action: DeclineHandoff, now: datetime) -> 
     assert h is not None
     h.status = HandoffStatus.declined
     h.decline_reason = action.reason.value
+    _answered(journey, now, action.rep)
+    milestones.emit(journey, now, "handoff_declined", rep=action.rep, reason=action.reason.value)
     h.decline_text = action.text
     view = handoff_view(journey)
     why = f"declined by {action.rep}: {action.reason.label}" + (
@@ -145,6 +150,14 @@ def close_opportunity(journey: Journey, action: CloseOpportunity, now: datetime)
     assert h is not None
     h.status = HandoffStatus(action.outcome)
     h.outcome_reason = action.reason
+    milestones.emit(
+        journey,
+        now,
+        action.outcome,
+        rep=action.rep,
+        amount=action.amount,
+        reason=action.reason[:200] if action.reason else None,
+    )
     amount = f" ({action.amount:,.0f})" if action.amount is not None else ""
     why = f"{action.outcome} by {action.rep}{amount}" + (
         f": {action.reason}" if action.reason else ""
@@ -156,6 +169,24 @@ def close_opportunity(journey: Journey, action: CloseOpportunity, now: datetime)
     view = handoff_view(journey)
     assert view is not None
     return view
+
+
+def _breached(j: Journey, now: datetime) -> None:
+    h = j.handoff
+    assert h is not None
+    if not h.sla_breached:
+        h.sla_breached = True
+        milestones.emit(j, now, "sla_breached", rep=h.owner, reason=h.id)
+
+
+def _answered(j: Journey, now: datetime, rep: str) -> None:
+    """Sales answered the handoff: the SLA was met unless it had already passed."""
+    h = j.handoff
+    assert h is not None
+    if h.due is not None and now > h.due:
+        _breached(j, now)
+    if not h.sla_breached:
+        milestones.emit(j, now, "sla_met", rep=rep, reason=h.id)
 
 
 def check_handoff(j: Journey, now: datetime) -> Command | None:
@@ -178,6 +209,7 @@ def check_handoff(j: Journey, now: datetime) -> Command | None:
         )
     if h.status is HandoffStatus.waiting:
         if h.due is not None and now >= h.due:
+            _breached(j, now)
             if h.escalations < rules.max_escalations:
                 h.escalations += 1
                 log(

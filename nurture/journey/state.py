@@ -64,6 +64,30 @@ class JourneyEntry(BaseModel):
     touch_id: str | None = None
 
 
+class Milestone(BaseModel):
+    """One fact of a journey, as the journey log stores it."""
+
+    key: str
+    lead_id: str
+    kind: str
+    at: AwareDatetime
+    cadence: str
+    version: int
+    segment: str = ""
+    source: str = ""
+    cycle: int = 1
+    step: str | None = None
+    channel: str | None = None
+    variant: str | None = None
+    touch_id: str | None = None
+    from_stage: str | None = None
+    to_stage: str | None = None
+    amount: float | None = None
+    points: int | None = None
+    reason: str | None = None
+    rep: str | None = None
+
+
 class WaitingFor(BaseModel):
     """An open ``wait_for`` step."""
 
@@ -118,6 +142,7 @@ class Handoff(BaseModel):
     decline_reason: str | None = None
     decline_text: str = ""
     outcome_reason: str = ""
+    sla_breached: bool = Field(False, description="The SLA passed unanswered (journey log)")
 
 
 class Pause(BaseModel):
@@ -188,6 +213,13 @@ class Journey(BaseModel):
     visits: dict[str, int] = Field(default_factory=dict)
     seen_events: list[str] = Field(default_factory=list)
     timeline: list[JourneyEntry] = Field(default_factory=list)
+    milestone_chain: str | None = Field(
+        None, description="Journey log on: the chain id in each milestone's key"
+    )
+    milestone_seq: int = 0
+    milestones: list[Milestone] = Field(
+        default_factory=list, description="Milestones not yet written to the journey log"
+    )
     _calendar: BusinessCalendar | None = PrivateAttr(None)
 
     def business_calendar(self) -> BusinessCalendar:

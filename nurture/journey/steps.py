@@ -30,6 +30,7 @@ from nurture.contracts import (
     TouchResult,
 )
 from nurture.events import Channel
+from nurture.journey import milestones
 from nurture.journey.commands import (
     Command,
     ContinueAsNew,
@@ -125,6 +126,16 @@ def on_touch_result(journey: Journey, result: TouchResult, now: datetime) -> Non
     if touch is None:
         raise EngineError("no touch is being sent")
     journey.pending = None
+    milestones.emit(
+        journey,
+        now,
+        f"touch_{result.status}",
+        step=touch.step_id,
+        channel=touch.channel.value,
+        variant=touch.template,
+        touch_id=touch.touch_id,
+        reason=result.error,
+    )
     if result.status == "skipped":
         log(
             journey,
@@ -174,6 +185,16 @@ def on_touch_result(journey: Journey, result: TouchResult, now: datetime) -> Non
             else ("round_robin" if rule == "round_robin" else None),
         )
         journey.phase = Phase.call_open
+        milestones.emit(
+            journey,
+            now,
+            "task_created",
+            step=touch.step_id,
+            channel=touch.channel.value,
+            touch_id=touch.touch_id,
+            rep=touch.assignee,
+            reason=touch.queue,
+        )
         return
     leave_touch_step(journey)
 
@@ -199,6 +220,7 @@ def on_cadence_loaded(
     journey.wake_at = None
     set_stage(journey, Stage.nurturing, now, f"recycled into {cadence.name}")
     log(journey, now, "enrolled", f"Enrolled in {cadence.name} v{cadence.version}")
+    milestones.emit(journey, now, "enrolled", reason="recycled")
 
 
 def _step(j: Journey, now: datetime) -> Command | None:
@@ -296,12 +318,30 @@ def _touch(
     missing = _unreachable(j, channel)
     if missing:
         log(j, now, "skip", f"Skipped {channel.value} step {step_id}: {missing}", step_id)
+        milestones.emit(
+            j,
+            now,
+            "touch_skipped",
+            step=step_id,
+            channel=channel.value,
+            variant=template,
+            reason=missing,
+        )
         leave_touch_step(j)
         return None
     earliest, reason = earliest_send(j, channel, now)
     if earliest > now:
         earliest = jitter(j, earliest, f"{step_id}:{j.cycle}:defer", channel)
         wait(j, now, earliest, f"Defer {touch_label(j, channel, template)} ({reason})", step_id)
+        milestones.emit(
+            j,
+            now,
+            "touch_deferred",
+            step=step_id,
+            channel=channel.value,
+            variant=template,
+            reason=reason,
+        )
         return Wait(until=earliest, summary=j.wake_reason)
     visit = j.visits.get(step_id, 0) + 1
     j.visits[step_id] = visit

@@ -8,6 +8,7 @@ from typing import Any
 
 from nurture.cadence.sales import DEFAULT_SALES, Recycle
 from nurture.cadence.steps import Outcome
+from nurture.journey import milestones
 from nurture.journey.state import (
     Handoff,
     Journey,
@@ -117,4 +118,7 @@ def exit_cadence(j: Journey, outcome: Outcome, now: datetime, why: str) -> None:
 def set_stage(j: Journey, stage: Stage, now: datetime, why: str) -> None:
     if j.stage is not stage:
         log(j, now, "stage", f"Stage {j.stage.value} → {stage.value} ({why})")
+        milestones.emit(j, now, "stage", from_stage=j.stage.value, to_stage=stage.value, reason=why)
         j.stage = stage
+        if stage in (Stage.recycled, Stage.opted_out):
+            milestones.emit(j, now, stage.value, reason=why)

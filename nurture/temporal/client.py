@@ -34,7 +34,7 @@ async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
                 namespace=settings.temporal_namespace,
                 data_converter=data_converter(settings),
                 tls=tls_config(settings),
-                api_key=settings.temporal_api_key,
+                api_key=settings.secret("temporal_api_key"),
                 runtime=runtime,
             ),
             CONNECT_TIMEOUT,

@@ -118,24 +118,29 @@ class LoginThrottle:
         when the username or the client is over its limit, count nothing and return why."""
         name, client, now = username[:255], client_key(host), self.clock()
         since = now - self.window
+        limits = (
+            ("user", LoginFailureRow.username, name, self.per_user),
+            ("ip", LoginFailureRow.client, client, self.per_ip),
+        )
         with self.store.session() as session, session.begin():
+            # One attempt per user at a time: on PostgreSQL a transaction lock on the name (SQLite
+            # holds its one write lock from the first statement), so parallel guesses are counted
+            # one after the other, never all against all.
+            if session.get_bind().dialect.name == "postgresql":
+                session.execute(select(func.pg_advisory_xact_lock(func.hashtext(name))))
             session.execute(delete(LoginFailureRow).where(LoginFailureRow.at <= since))
             row = LoginFailureRow(username=name, client=client, at=now)
             session.add(row)
-        with self.store.session() as session:  # after the commit: parallel attempts see it
-            limits = (
-                ("user", LoginFailureRow.username, name, self.per_user),
-                ("ip", LoginFailureRow.client, client, self.per_ip),
-            )
+            session.flush()
             blocked = {
                 scope: until
                 for scope, column, key, limit in limits
                 if (until := self._blocked_until(session, column, key, limit, since, row.id))
             }
+            if blocked:
+                session.delete(row)
         if not blocked:
             return None
-        with self.store.session() as session, session.begin():
-            session.execute(delete(LoginFailureRow).where(LoginFailureRow.id == row.id))
         wait = math.ceil((max(blocked.values()) - now).total_seconds())
         refusal = Refusal("user" if "user" in blocked else "ip", max(wait, 1))
         log.warning(

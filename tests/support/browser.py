@@ -26,7 +26,7 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 async def browser() -> AsyncIterator[Browser]:
     """One headless Chromium for the session."""
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"no Chromium at {CHROMIUM}: apt-get install chromium (.ci/run does)")
+        pytest.fail(f"no Chromium at {CHROMIUM}: bash .ci/install-chromium (make test runs it)")
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(
             executable_path=CHROMIUM,

@@ -1,0 +1,121 @@
+"""Milestones: the journey's facts for the journey log (reports), no personal data.
+
+The engine appends a :class:`Milestone` to ``journey.milestones`` at each fact (enrolled, touch
+sent, stage change, handoff accepted, won...). The workflow flushes them to the store in one
+``record_milestones`` activity at its next wait (or before it finishes or continues as new) and
+drops the ones written. Each milestone's ``key`` is ``<lead>:<chain>:<n>`` — the journey chain's
+first run id and a counter carried in the journey — so a retried activity, a replay or a worker
+crash writes it at most once (the store inserts or ignores on the key).
+
+Milestones are recorded only for journeys whose workflow turned them on (``enable``, behind the
+``2026-12-journey-log`` patch); an older journey's commands stay exactly what they were.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from nurture.journey.state import Journey, Milestone
+
+__all__ = ["KINDS", "Milestone", "emit", "enable", "finished", "take", "written"]
+
+#: Every milestone kind, in funnel-ish order.
+KINDS = (
+    "enrolled",
+    "touch_sent",
+    "touch_failed",
+    "touch_skipped",
+    "touch_deferred",
+    "event",
+    "score",
+    "stage",
+    "task_created",
+    "task_assigned",
+    "task_claimed",
+    "task_completed",
+    "task_overdue",
+    "handoff_assigned",
+    "handoff_escalated",
+    "handoff_accepted",
+    "handoff_declined",
+    "sla_met",
+    "sla_breached",
+    "opportunity",
+    "won",
+    "lost",
+    "recycled",
+    "opted_out",
+    "finished",
+)
+
+
+def enable(journey: Journey, chain: str, now: datetime, *, fresh: bool) -> None:
+    """Turn the log on for this journey chain; a fresh journey records its enrolment."""
+    if journey.milestone_chain is not None:
+        return
+    journey.milestone_chain = chain
+    if fresh:
+        emit(journey, now, "enrolled", reason="enrolled")
+
+
+def emit(
+    journey: Journey,
+    now: datetime,
+    kind: str,
+    *,
+    step: str | None = None,
+    channel: str | None = None,
+    variant: str | None = None,
+    touch_id: str | None = None,
+    from_stage: str | None = None,
+    to_stage: str | None = None,
+    amount: float | None = None,
+    points: int | None = None,
+    reason: str | None = None,
+    rep: str | None = None,
+) -> None:
+    """Record a milestone (nothing when the journey does not keep a log)."""
+    chain = journey.milestone_chain
+    if chain is None:
+        return
+    journey.milestone_seq += 1
+    lead = journey.lead
+    journey.milestones.append(
+        Milestone(
+            key=f"{lead.id}:{chain}:{journey.milestone_seq}",
+            lead_id=lead.id,
+            kind=kind,
+            at=now,
+            cadence=journey.cadence.name,
+            version=journey.cadence.version,
+            segment=lead.segment,
+            source=lead.fields.get("source", "")[:100],
+            cycle=journey.cycle,
+            step=step,
+            channel=channel,
+            variant=variant,
+            touch_id=touch_id,
+            from_stage=from_stage,
+            to_stage=to_stage,
+            amount=amount,
+            points=points,
+            reason=reason[:200] if reason else reason,
+            rep=rep,
+        )
+    )
+
+
+def finished(journey: Journey, now: datetime) -> None:
+    """The journey ends (the workflow is about to return)."""
+    outcome = journey.outcome.value if journey.outcome else "finished"
+    emit(journey, now, "finished", reason=outcome, to_stage=journey.stage.value)
+
+
+def take(journey: Journey) -> list[Milestone]:
+    """The milestones waiting to be written (they stay until :func:`written`)."""
+    return list(journey.milestones)
+
+
+def written(journey: Journey, count: int) -> None:
+    """Drop the first ``count`` milestones: the store has them."""
+    del journey.milestones[:count]
