@@ -45,6 +45,8 @@ T = TypeVar("T")
 #: Engine faults hold the journey (timeline, LeadStage 'fault', log, metric) instead of failing
 #: the workflow task on every attempt.
 ENGINE_FAULT_PATCH = "2026-12-engine-fault"
+#: A handoff's SLA runs in the assigned owner's working hours, shown in the owner's zone.
+OWNER_HOURS_PATCH = "2026-12-handoff-owner-hours"
 #: Journeys started from this release on keep a journey log (milestones flushed at waits).
 JOURNEY_LOG_PATCH = "2026-12-journey-log"
 SEND_RETRY = RetryPolicy(
@@ -112,7 +114,13 @@ class LeadJourneyWorkflow:
                         start_to_close_timeout=timedelta(minutes=1),
                         retry_policy=SEND_RETRY,
                     )
-                    await self._guard(engine.on_assigned, journey, assignment, workflow.now())
+                    await self._guard(
+                        engine.on_assigned,
+                        journey,
+                        assignment,
+                        workflow.now(),
+                        request.purpose == "handoff" and workflow.patched(OWNER_HOURS_PATCH),
+                    )
                 case LoadCadence(name=name):
                     loaded = await workflow.execute_activity(
                         "load_cadence",

@@ -140,6 +140,7 @@ class Handoff(BaseModel):
     escalations: int = 0
     assigning: bool = Field(True, description="An owner is being picked and notified")
     decline_reason: str | None = None
+    owner_timezone: str | None = Field(None, description="SLA shown in the owner's zone")
     decline_text: str = ""
     outcome_reason: str = ""
     sla_breached: bool = Field(False, description="The SLA passed unanswered (journey log)")
