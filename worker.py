@@ -28,8 +28,10 @@ from nurture.temporal.client import connect
 from nurture.temporal.ids import touch_queue
 from nurture.temporal.setup import MissingSearchAttributes, check_search_attributes
 from nurture.temporal.telemetry import worker_runtime
+from nurture.temporal.tuning import WorkerTuning
 from workflows.lead import LeadJourneyWorkflow
 
+#: The shared pool's size when a caller passes one executor for every worker (tests, benches).
 ACTIVITY_THREADS = 32
 #: Libraries the journey's models use while (de)serializing; deterministic, so shared with the
 #: sandbox instead of re-imported for every workflow run.
@@ -65,14 +67,25 @@ def workflow_runner() -> SandboxedWorkflowRunner:
 
 
 class NurtureWorker:
-    """The lead-journey worker plus one touch worker per channel (each its own task queue)."""
+    """The lead-journey worker plus one touch worker per channel (each its own task queue),
+    and the thread pools it owns (shut down when it stops)."""
 
-    def __init__(self, workers: list[Worker]) -> None:
+    def __init__(
+        self, workers: list[Worker], pools: list[ThreadPoolExecutor] | None = None
+    ) -> None:
         self.workers = workers
+        self.pools = pools or []
 
     async def run(self) -> None:
         """Run every worker until cancelled."""
-        await asyncio.gather(*(w.run() for w in self.workers))
+        try:
+            await asyncio.gather(*(w.run() for w in self.workers))
+        finally:
+            self._close_pools()
+
+    def _close_pools(self) -> None:
+        for pool in self.pools:
+            pool.shutdown(wait=False, cancel_futures=True)
 
     async def __aenter__(self) -> NurtureWorker:
         for w in self.workers:
@@ -85,25 +98,41 @@ class NurtureWorker:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
-        await asyncio.gather(*(w.__aexit__(kind, error, trace) for w in self.workers))
+        try:
+            await asyncio.gather(*(w.__aexit__(kind, error, trace) for w in self.workers))
+        finally:
+            self._close_pools()
 
 
 def build_worker(
     client: Client,
     settings: Settings,
-    executor: ThreadPoolExecutor,
+    executor: ThreadPoolExecutor | None = None,
     touches: TouchActivities | None = None,
     desk: DeskActivities | None = None,
 ) -> NurtureWorker:
     """Workers for lead journeys on the settings' task queue and for each channel's sends.
 
     Each channel's queue is rate-limited server-side (``max_task_queue_activities_per_second``,
-    shared by every worker) at its provider's configured rate.
+    shared by every worker) at its provider's configured rate. Without ``executor`` every
+    worker gets its own thread pool sized by ``NURTURE_WORKER_*`` (a slow provider cannot take
+    the threads of another channel); with one, all share it (tests, benches).
     """
     touches = touches or TouchActivities.from_settings(settings)
     desk = desk or DeskActivities(touches.store, settings)
     rates = queue_rates(settings)
+    tuning = WorkerTuning.from_settings(settings)
+    pools: list[ThreadPoolExecutor] = []
+
+    def pool(threads: int, name: str) -> ThreadPoolExecutor:
+        if executor is not None:
+            return executor
+        made = ThreadPoolExecutor(threads, thread_name_prefix=f"nurture-{name}")
+        pools.append(made)
+        return made
+
     cache_bytecode(LeadJourneyWorkflow)
+    journey_pool = pool(tuning.journey_threads, "journeys")
     journeys = Worker(
         client,
         task_queue=settings.task_queue,
@@ -113,22 +142,25 @@ def build_worker(
             desk.assign,
             JourneyLogActivities(touches.store).record_milestones,
         ],
-        activity_executor=executor,
-        max_concurrent_activities=executor._max_workers,
+        activity_executor=journey_pool,
+        max_concurrent_activities=journey_pool._max_workers,
         workflow_runner=workflow_runner(),
+        **tuning.workflow_options(),
     )
-    senders = [
-        Worker(
-            client,
-            task_queue=touch_queue(settings.task_queue, channel),
-            activities=[touches.deliver_touch],
-            activity_executor=executor,
-            max_concurrent_activities=executor._max_workers,
-            max_task_queue_activities_per_second=rates[channel],
+    senders = []
+    for channel in Channel:
+        channel_pool = pool(tuning.threads(channel), channel.value)
+        senders.append(
+            Worker(
+                client,
+                task_queue=touch_queue(settings.task_queue, channel),
+                activities=[touches.deliver_touch],
+                activity_executor=channel_pool,
+                max_concurrent_activities=channel_pool._max_workers,
+                max_task_queue_activities_per_second=rates[channel],
+            )
         )
-        for channel in Channel
-    ]
-    return NurtureWorker([journeys, *senders])
+    return NurtureWorker([journeys, *senders], pools)
 
 
 async def main() -> None:
@@ -141,8 +173,7 @@ async def main() -> None:
     logging.getLogger("nurture.worker").info("nurture worker: %s", routes)
     client = await connect(settings, worker_runtime(settings))
     await check_search_attributes(client)
-    with ThreadPoolExecutor(ACTIVITY_THREADS) as executor:
-        await build_worker(client, settings, executor).run()
+    await build_worker(client, settings).run()
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from temporalio import activity
 
+from activities.heartbeat import heartbeating
 from nurture.cadence.model import find_cadence
 from nurture.cadence.render import Renderer, RenderError, touch_context
 from nurture.channels.base import Sender, settled_result
@@ -77,7 +78,9 @@ class TouchActivities:
         except RenderError as exc:
             activity.logger.warning("touch %s not rendered: %s", touch.touch_id, exc)
             return _counted(touch, TouchResult(status="skipped", error=str(exc)))
-        return _counted(touch, self.channels[touch.channel].send(touch, rendered))
+        with heartbeating():  # a killed worker's attempt is retried in seconds
+            result = self.channels[touch.channel].send(touch, rendered)
+        return _counted(touch, result)
 
     @activity.defn(name="load_cadence")
     def load_cadence(self, request: LoadRequest) -> LoadedCadence:

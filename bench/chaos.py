@@ -2,8 +2,11 @@
 random and the dev server is restarted; every touch must reach its provider exactly once.
 
 Providers are the counting stand-in (``tests/channels/stub.py``: SendGrid, Twilio, Lob on
-loopback). After each kill the orphaned ``deliver_touch`` attempts get a short start-to-close
-timeout (else Temporal waits the workflow's two minutes before retrying them). SendGrid cannot be
+loopback). A killed worker's ``deliver_touch`` attempts stop heartbeating and Temporal retries
+them after the heartbeat timeout (``--hurry`` instead gives them a 3 s start-to-close timeout and
+moves the journeys off the dead worker's sticky queue by hand, as before heartbeats). The run
+reports the longest gap between a kill and the retry of a send it cut off, and the workflow tasks
+that timed out waiting for a worker (schedule-to-start), read from the histories. SendGrid cannot be
 asked whether it got a message: a touch whose worker died between the ledger's claim and
 SendGrid's answer is ``unknown`` in the ledger and never resent; those are counted apart (reached
 SendGrid once, or never). Prints the counts; exits 1 when a touch was sent twice, an expected
@@ -34,6 +37,7 @@ from google.protobuf.duration_pb2 import Duration
 from google.protobuf.field_mask_pb2 import FieldMask
 from temporalio.api.activity.v1 import ActivityOptions
 from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.enums.v1 import TimeoutType
 from temporalio.api.workflowservice.v1 import (
     ResetStickyTaskQueueRequest,
     UpdateActivityOptionsRequest,
@@ -115,6 +119,13 @@ class ChaosReport:
     unknown_reached: int = 0  # SendGrid "unknown" touches the stand-in got once
     unknown_never: int = 0  # SendGrid "unknown" touches that never reached it
     requests: Counter[str] = field(default_factory=Counter)
+    retry_gaps: list[float] = field(default_factory=list)  # kill -> retried send, seconds
+    schedule_to_start_timeouts: int = 0  # sticky workflow tasks no worker picked up in time
+
+    @property
+    def longest_gap(self) -> float:
+        """The longest wait between a kill and the retry of a send it cut off."""
+        return max(self.retry_gaps, default=0.0)
 
     @property
     def ok(self) -> bool:
@@ -134,7 +145,16 @@ class ChaosReport:
             f"SendGrid unknown window (never resent): {self.unknown_reached} reached SendGrid "
             f"once, {self.unknown_never} never did",
             f"provider requests: {dict(self.requests)}",
+            f"kill-to-retry: {len(self.retry_gaps)} sends retried after a kill, longest gap "
+            f"{self.longest_gap:.1f} s, median {_median(self.retry_gaps):.1f} s",
+            f"workflow task schedule-to-start timeouts (sticky queues): "
+            f"{self.schedule_to_start_timeouts}",
         ]
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2] if ordered else 0.0
 
 
 class Processes:
@@ -248,11 +268,14 @@ async def run_chaos(
     seed: int = 14,
     timeout: float = 600,
     threads: int = 16,
+    hurry: bool = False,
+    worker_settings: dict[str, str] | None = None,
 ) -> ChaosReport:
     """The whole run in a temporary directory; returns the counts."""
     rng = random.Random(seed)
     report = ChaosReport(leads=leads)
     began = time.monotonic()
+    killed_at: list[float] = []  # wall clock, to compare with the histories' event times
     with tempfile.TemporaryDirectory(prefix="nurture-chaos-") as tmp, ProviderStub() as stub:
         stub.hold = HOLD
         settings = Settings(
@@ -261,7 +284,8 @@ async def run_chaos(
             data_dir=Path(tmp),
             task_queue="chaos",
         )
-        processes = Processes(settings, worker_env(settings, stub, threads), Path(tmp) / "w.log")
+        env = worker_env(settings, stub, threads) | (worker_settings or {})
+        processes = Processes(settings, env, Path(tmp) / "w.log")
         running_query = "TaskQueue = 'chaos' AND ExecutionStatus = 'Running'"
         try:
             processes.start_server()
@@ -278,12 +302,14 @@ async def run_chaos(
                 await asyncio.sleep(rng.uniform(0.5, 2.0))
                 processes.kill_worker()
                 report.kills.append(round(time.monotonic() - began, 1))
+                killed_at.append(time.time())
                 if number in restart_at:
                     processes.stop_server()
                     processes.start_server()
                     report.server_restarts.append(round(time.monotonic() - began, 1))
                 processes.start_worker()
-                await retrying("hurry", lambda: hurry_orphans(client, running_query))
+                if hurry:
+                    await retrying("hurry", lambda: hurry_orphans(client, running_query))
             deadline = time.monotonic() + timeout
             while True:
                 left = await retrying("count", lambda: client.count_workflows(running_query))
@@ -296,11 +322,42 @@ async def run_chaos(
                 "TaskQueue = 'chaos' AND ExecutionStatus = 'Completed'"
             )
             report.finished = done.count
+            await read_histories(client, "TaskQueue = 'chaos'", killed_at, report)
         finally:
             processes.stop()
         report.seconds = time.monotonic() - began
         _count(report, stub, Store(settings.store_url), leads)
     return report
+
+
+async def read_histories(
+    client: Client, query: str, killed_at: list[float], report: ChaosReport
+) -> None:
+    """Kill-to-retry gaps and schedule-to-start timeouts, from every journey's history.
+
+    A ``deliver_touch`` that ended on attempt 2 or later after a kill: the gap is from the last
+    kill before that attempt started to its start (the history keeps the last attempt only).
+    """
+    async for listed in client.list_workflows(query):
+        history = await client.get_workflow_handle(listed.id, run_id=listed.run_id).fetch_history()
+        sends: set[int] = set()
+        for event in history.events:
+            if event.HasField("activity_task_scheduled_event_attributes"):
+                scheduled = event.activity_task_scheduled_event_attributes
+                if scheduled.activity_type.name == "deliver_touch":
+                    sends.add(event.event_id)
+            elif event.HasField("activity_task_started_event_attributes"):
+                started = event.activity_task_started_event_attributes
+                if started.scheduled_event_id not in sends or started.attempt < 2:
+                    continue
+                at = event.event_time.ToDatetime().timestamp()
+                before = [k for k in killed_at if k <= at]
+                if before:
+                    report.retry_gaps.append(round(at - before[-1], 1))
+            elif event.HasField("workflow_task_timed_out_event_attributes"):
+                timed_out = event.workflow_task_timed_out_event_attributes
+                if timed_out.timeout_type == TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START:
+                    report.schedule_to_start_timeouts += 1  # only sticky tasks have one
 
 
 def _count(report: ChaosReport, stub: ProviderStub, ledger: Store, leads: int) -> None:
@@ -346,6 +403,16 @@ def main() -> None:
     parser.add_argument("--server-restarts", type=int, default=1)
     parser.add_argument("--wait", type=float, default=2.0, help="seconds between touches")
     parser.add_argument("--seed", type=int, default=14)
+    parser.add_argument(
+        "--hurry", action="store_true", help="after each kill, shorten orphaned sends by hand"
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NURTURE_X=VALUE",
+        help="a setting for the worker (e.g. NURTURE_WORKER_STICKY_TIMEOUT=20); repeatable",
+    )
     args = parser.parse_args()
     report = asyncio.run(
         run_chaos(
@@ -354,6 +421,8 @@ def main() -> None:
             server_restarts=args.server_restarts,
             wait=args.wait,
             seed=args.seed,
+            hurry=args.hurry,
+            worker_settings=dict(item.split("=", 1) for item in args.set),
         )
     )
     print("\n".join(report.lines()))

@@ -11,7 +11,6 @@ import socket
 import subprocess
 import sys
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -491,7 +490,7 @@ async def _run_all(settings: Settings, demo: Path | None) -> None:
     from nurture.app import create_app
     from nurture.temporal.client import connect
     from nurture.temporal.setup import check_search_attributes
-    from worker import ACTIVITY_THREADS, build_worker
+    from worker import build_worker
 
     client = await connect(settings)
     await check_search_attributes(client)
@@ -507,37 +506,36 @@ async def _run_all(settings: Settings, demo: Path | None) -> None:
     loop = asyncio.get_running_loop()
     for stop_signal in (signal.SIGTERM, signal.SIGHUP):
         loop.add_signal_handler(stop_signal, stop.set)
-    with ThreadPoolExecutor(ACTIVITY_THREADS) as executor:
-        worker = build_worker(client, settings, executor)
-        worker_task = asyncio.create_task(worker.run())
-        web_task = asyncio.create_task(server.serve())
-        if demo is not None:
-            _demo_roster(settings)
-            await _enroll(settings, demo, None)
-        console.print(
-            "\n",
-            tag("nurture is running", "bold green"),
-            "\n"
-            f"  Temporal Web UI   http://localhost:{settings.ui_port}/namespaces/"
-            f"{settings.temporal_namespace}/workflows  (each lead is a workflow lead-<id>)\n"
-            f"  Outbox (web app)  http://{settings.web_host}:{settings.web_port}/outbox\n"
-            f"  Call desk         http://{settings.web_host}:{settings.web_port}/desk"
-            f"  (to log in: nurture reps password USERNAME, e.g. alex.rep)\n"
-            f"  A lead's journey  nurture lead show <id>\n"
-            f"Press Ctrl-C to stop.",
-            sep="",
+    worker = build_worker(client, settings)
+    worker_task = asyncio.create_task(worker.run())
+    web_task = asyncio.create_task(server.serve())
+    if demo is not None:
+        _demo_roster(settings)
+        await _enroll(settings, demo, None)
+    console.print(
+        "\n",
+        tag("nurture is running", "bold green"),
+        "\n"
+        f"  Temporal Web UI   http://localhost:{settings.ui_port}/namespaces/"
+        f"{settings.temporal_namespace}/workflows  (each lead is a workflow lead-<id>)\n"
+        f"  Outbox (web app)  http://{settings.web_host}:{settings.web_port}/outbox\n"
+        f"  Call desk         http://{settings.web_host}:{settings.web_port}/desk"
+        f"  (to log in: nurture reps password USERNAME, e.g. alex.rep)\n"
+        f"  A lead's journey  nurture lead show <id>\n"
+        f"Press Ctrl-C to stop.",
+        sep="",
+    )
+    stopped = asyncio.create_task(stop.wait())
+    await asyncio.wait({worker_task, web_task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    # SIGTERM/SIGHUP (or one part ending): stop the web app and the worker, then return.
+    server.should_exit = True
+    if not worker_task.done():
+        await asyncio.wait_for(
+            asyncio.gather(*(part.shutdown() for part in worker.workers)), STOP_TIMEOUT
         )
-        stopped = asyncio.create_task(stop.wait())
-        await asyncio.wait({worker_task, web_task, stopped}, return_when=asyncio.FIRST_COMPLETED)
-        # SIGTERM/SIGHUP (or one part ending): stop the web app and the worker, then return.
-        server.should_exit = True
-        if not worker_task.done():
-            await asyncio.wait_for(
-                asyncio.gather(*(part.shutdown() for part in worker.workers)), STOP_TIMEOUT
-            )
-        stopped.cancel()
-        await asyncio.wait_for(asyncio.gather(worker_task, web_task), STOP_TIMEOUT)
-        console.print("stopping")
+    stopped.cancel()
+    await asyncio.wait_for(asyncio.gather(worker_task, web_task), STOP_TIMEOUT)
+    console.print("stopping")
 
 
 @app.command()

@@ -82,6 +82,22 @@ class Settings(BaseSettings):
         description="Port of the worker's Prometheus endpoint (SDK + product metrics; unset: off)",
     )
     worker_metrics_host: str = Field("0.0.0.0", description="Bind address of that endpoint")
+    # Worker tuning (docs: README "Worker tuning"); unset: the SDK's default.
+    worker_workflow_tasks: int | None = Field(
+        None, ge=1, description="Workflow tasks a worker runs at once"
+    )
+    worker_sticky_timeout: float | None = Field(
+        None, gt=0, description="Seconds a journey's task waits for its worker's cache"
+    )
+    worker_cached_workflows: int | None = Field(
+        None, ge=0, description="Journeys kept in a worker's cache"
+    )
+    worker_activity_threads: int = Field(
+        8, ge=1, description="Threads of each channel's send pool (and the journeys' pool)"
+    )
+    worker_channel_threads: dict[str, int] = Field(
+        default_factory=dict, description='Per-channel pool sizes, JSON: {"email": 16}'
+    )
     log_format: Literal["text", "json"] = Field(
         "text", description="json: one JSON object per log line (no personal data in fields)"
     )
@@ -95,6 +111,18 @@ class Settings(BaseSettings):
         None, description="SendGrid Event Webhook verification key (base64 DER or PEM)"
     )
     sendgrid_rate: float | None = Field(None, description="Max SendGrid sends per second")
+    sendgrid_send_delay: float | None = Field(
+        None,
+        ge=11,
+        description="Minutes: email as a cancellable scheduled send this long after its "
+        "planned time (≥ 11; unset: sent at once, at most once)",
+    )
+    sendgrid_email_activity: bool = Field(
+        False, description="The account has Email Activity: unclear sends are looked up"
+    )
+    sendgrid_activity_delay: float = Field(
+        180, ge=0, description="Seconds Email Activity may take to list a message"
+    )
     twilio_account_sid: str | None = Field(None, description="Twilio account SID (SMS, voicemail)")
     twilio_auth_token: SecretStr | None = Field(
         None, description="Twilio auth token (also verifies)"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
+from nurture.channels.email_attempts import EmailAttemptRow
 from nurture.inbox.store import InboxRecord
 from nurture.journeylog.store import JourneyLogRow
 from nurture.roster.assignments import AssignmentRecord
@@ -27,6 +28,7 @@ ALL: tuple[type[Base], ...] = (
     RoundRobinRow,
     LoginFailureRow,
     JourneyLogRow,
+    EmailAttemptRow,
 )
 
 

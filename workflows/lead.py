@@ -54,6 +54,9 @@ SEND_RETRY = RetryPolicy(
     backoff_coefficient=2.0,
     maximum_interval=timedelta(minutes=5),
 )
+#: A send whose worker stopped heartbeating this long ago (activities/heartbeat.py beats every
+#: 2 s) is retried now, not after the start-to-close timeout.
+SEND_HEARTBEAT_TIMEOUT = timedelta(seconds=10)
 
 
 @workflow.defn(name="LeadJourney")
@@ -96,6 +99,7 @@ class LeadJourneyWorkflow:
                         task_queue=touch_queue(workflow.info().task_queue, touch.channel),
                         summary=touch.summary,
                         start_to_close_timeout=timedelta(minutes=2),
+                        heartbeat_timeout=SEND_HEARTBEAT_TIMEOUT,
                         retry_policy=SEND_RETRY,
                     )
                     await self._guard(engine.on_touch_result, journey, result, workflow.now())

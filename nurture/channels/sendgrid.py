@@ -1,12 +1,13 @@
 """Email through SendGrid v3 Mail Send (the ``sendgrid`` SDK).
 
-Delivery guarantee: at most once. SendGrid has no idempotency key and no API to look a message
-up by our touch id, so an attempt whose outcome is unclear (timeout, reset, 500/502/504, or a
-worker that died during the call) is never resent: the touch becomes ``unknown`` and is skipped
-with the reason on the journey; a later ``processed`` (or ``delivered``) event for it settles
-the row as ``sent`` (:mod:`nurture.inbox.sendgrid`). Requests that certainly did not
-reach SendGrid (connection refused, DNS failure) and 429/503 answers are retried; so is a 401 (the
-API key refused before anything is queued) until the key is fixed.
+Delivery guarantee: exactly once with cancellable sends or Email Activity on
+(:mod:`nurture.channels.sendgrid_certainty`), else at most once: an attempt whose outcome is
+unclear (timeout, reset, 500/502/504, or a worker that died during the call) is never resent;
+the touch becomes ``unknown`` and is skipped with the reason on the journey; a later
+``processed`` (or ``delivered``) event for it settles the row as ``sent``
+(:mod:`nurture.inbox.sendgrid`). Requests that certainly did not reach SendGrid (connection
+refused, DNS failure) and 429/503 answers are retried; so is a 401 (the API key refused before
+anything is queued) until the key is fixed.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import http.client
 import socket
 import urllib.error
+from datetime import timedelta
 from typing import Any
 
 from python_http_client.exceptions import HTTPError
@@ -49,6 +51,8 @@ from nurture.channels.base import (
     credentials_refused,
     retry_after,
 )
+from nurture.channels.email_attempts import EmailAttempts
+from nurture.channels.sendgrid_certainty import Certainty
 from nurture.contracts import Touch
 from nurture.settings import Settings
 from nurture.store import Store, TouchRecord
@@ -159,17 +163,42 @@ class SendGridChannel(ProviderChannel[dict[str, Any]]):
         *,
         unsubscribe_group: int | None = None,
         timeout: float = HTTP_TIMEOUT,
+        send_delay: timedelta | None = None,
+        lookup: bool = False,
+        activity_delay: timedelta = timedelta(seconds=180),
     ) -> None:
         super().__init__(store)
         self.api = api
         self.unsubscribe_group = unsubscribe_group
-        self.timeout = timeout
+        self.certainty = Certainty(
+            api,
+            EmailAttempts(store),
+            send_delay=send_delay,
+            lookup=lookup,
+            activity_delay=activity_delay,
+            timeout=timeout,
+        )
+
+    @property
+    def timeout(self) -> float:
+        """Seconds a SendGrid request may take."""
+        return self.certainty.timeout
+
+    @timeout.setter
+    def timeout(self, value: float) -> None:
+        self.certainty.timeout = value
 
     @classmethod
     def from_settings(cls, settings: Settings, store: Store) -> SendGridChannel:
-        """The adapter for the configured key and host."""
+        """The adapter for the configured key, host and delivery mechanisms."""
+        delay = settings.sendgrid_send_delay
         return cls(
-            store, api_client(settings), unsubscribe_group=settings.sendgrid_unsubscribe_group
+            store,
+            api_client(settings),
+            unsubscribe_group=settings.sendgrid_unsubscribe_group,
+            send_delay=timedelta(minutes=delay) if delay is not None else None,
+            lookup=settings.sendgrid_email_activity,
+            activity_delay=timedelta(seconds=settings.sendgrid_activity_delay),
         )
 
     def prepare(self, touch: Touch, rendered: Rendered) -> dict[str, Any]:
@@ -178,11 +207,23 @@ class SendGridChannel(ProviderChannel[dict[str, Any]]):
         return body
 
     def submit(self, touch: Touch, request: dict[str, Any]) -> str | None:
-        """POST /v3/mail/send; the ``X-Message-Id`` SendGrid answers with."""
-        return post_mail(self.api, request, self.timeout)
+        """POST /v3/mail/send (recorded as an attempt, in its own batch with a send delay);
+        the ``X-Message-Id`` SendGrid answers with."""
+        if not self.certainty.on:
+            return post_mail(self.api, request, self.timeout)
+        attempts = self.certainty.attempts
+        attempt = attempts.start(touch.touch_id)
+        try:
+            body = self.certainty.schedule(request, touch.touch_id, attempt)
+            return post_mail(self.api, body, self.timeout)
+        except (NotSent, Rejected):
+            attempts.mark(touch.touch_id, attempt, "not_sent")
+            raise
 
     def reconcile(self, touch: Touch, row: TouchRecord, request: dict[str, Any]) -> Decision:
-        """No lookup by touch id exists: an unfinished attempt is settled as unknown."""
+        """Cancel and resend, or look up, where on; else an unfinished attempt is unknown."""
+        if self.certainty.on:
+            return self.certainty.reconcile(touch.touch_id, row)
         cause = row.error or "the worker stopped during the SendGrid request"
         return Unknown(
             f"delivery unknown ({cause}); not resent, to never send it twice "

@@ -33,6 +33,8 @@ class Seen:
     headers: dict[str, str]
     body: Any
     touch_id: str | None
+    at: float = 0.0  # time.monotonic() when it arrived
+    message_id: str | None = None  # SendGrid's X-Message-Id for a Mail Send
 
 
 @dataclass
@@ -59,6 +61,9 @@ class ProviderStub:
         self.last_request_at = 0.0
         self.lob_pieces: dict[str, dict[str, Any]] = {}  # idempotency key -> the piece made
         self.twilio_records: list[dict[str, Any]] = []
+        self.batches: dict[str, str | None] = {}  # SendGrid batch id -> "cancel" or None
+        self.cancel_limit = 10  # SendGrid's limit of batches paused or cancelled at once
+        self.activity_delay = 0.0  # seconds before a message is listed by Email Activity
         self._held_keys: set[str] = set()
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -74,6 +79,9 @@ class ProviderStub:
                 stub._handle(self)
 
             def do_POST(self) -> None:
+                stub._handle(self)
+
+            def do_DELETE(self) -> None:
                 stub._handle(self)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -98,6 +106,17 @@ class ProviderStub:
         with self._lock:
             return [r for r in self.requests if r.method == "POST" and r.path.startswith(prefix)]
 
+    def emails_out(self) -> dict[str, int]:
+        """Mail Sends SendGrid accepted that go out (not in a cancelled batch), by touch id."""
+        out: dict[str, int] = {}
+        with self._lock:
+            for r in self.requests:
+                if r.path == "/v3/mail/send" and r.message_id and r.touch_id:
+                    batch = (r.body or {}).get("batch_id")
+                    if batch is None or self.batches.get(batch) != "cancel":
+                        out[r.touch_id] = out.get(r.touch_id, 0) + 1
+        return out
+
     def fail(self, status: int, times: int = 1_000_000, **headers: str) -> None:
         """Answer the next ``times`` requests with ``status``."""
         self.failures.append(Failure(status, times, dict(headers)))
@@ -113,11 +132,15 @@ class ProviderStub:
         else:
             body = {k: v[0] if len(v) == 1 else v for k, v in parse_qs(raw.decode()).items()}
         seen = Seen(h.command, url.path, parse_qs(url.query), dict(h.headers), body, None)
+        seen.at = time.monotonic()
         seen.touch_id = _touch_id(seen)
         with self._lock:
             self.requests.append(seen)
             self.last_request_at = time.monotonic()
-            failure = next((f for f in self.failures if f.times > 0), None)
+            failure = next(
+                (f for f in self.failures if f.times > 0 and url.path.startswith(f.path_prefix)),
+                None,
+            )
             if failure is not None:
                 failure.times -= 1
         if self.drop:
@@ -149,7 +172,10 @@ class ProviderStub:
     def _answer(self, seen: Seen) -> tuple[int, Any, dict[str, str]]:
         path = seen.path
         if path == "/v3/mail/send":
-            return 202, None, {"X-Message-Id": f"sg-{next(self._ids)}"}
+            seen.message_id = f"sg-{next(self._ids)}"
+            return 202, None, {"X-Message-Id": seen.message_id}
+        if path.startswith(("/v3/mail/batch", "/v3/user/scheduled_sends", "/v3/messages")):
+            return self._sendgrid_more(seen)
         if path.startswith("/2010-04-01/") and path.endswith(("/Messages.json", "/Calls.json")):
             kind = "messages" if path.endswith("/Messages.json") else "calls"
             if seen.method == "POST":
@@ -158,6 +184,54 @@ class ProviderStub:
         if path in ("/letters", "/postcards"):
             return 200, self._lob_create(path[1:-1], seen), {}
         return 404, {"error": {"message": f"no such path {path}"}}, {}
+
+    def _sendgrid_more(self, seen: Seen) -> tuple[int, Any, dict[str, str]]:
+        """Batches, cancellations and Email Activity, like SendGrid."""
+        path, refused = seen.path, {"errors": [{"message": ""}]}
+        with self._lock:
+            if path == "/v3/mail/batch" and seen.method == "POST":
+                batch_id = f"batch{next(self._ids)}"
+                self.batches[batch_id] = None
+                return 201, {"batch_id": batch_id}, {}
+            if path == "/v3/user/scheduled_sends" and seen.method == "POST":
+                batch_id = (seen.body or {}).get("batch_id")
+                if self.batches.get(batch_id) is not None:
+                    refused["errors"][0]["message"] = "batch already cancelled or paused"
+                    return 400, refused, {}
+                if sum(s is not None for s in self.batches.values()) >= self.cancel_limit:
+                    refused["errors"][0]["message"] = "max limit of cancellations reached"
+                    return 400, refused, {}
+                self.batches[batch_id] = "cancel"
+                return 201, {"batch_id": batch_id, "status": "cancel"}, {}
+            if path.startswith("/v3/user/scheduled_sends/"):
+                batch_id = path.rsplit("/", 1)[1]
+                if seen.method == "DELETE":
+                    self.batches[batch_id] = None
+                    return 204, None, {}
+                status = self.batches.get(batch_id)
+                return 200, ([{"batch_id": batch_id, "status": status}] if status else []), {}
+            if path == "/v3/messages":
+                query = seen.query.get("query", [""])[0]
+                listed = [
+                    {
+                        "from_email": "sender@example.com",
+                        "msg_id": r.message_id,
+                        "subject": "",
+                        "to_email": "lead@example.com",
+                        "status": "processed",
+                        "opens_count": 0,
+                        "clicks_count": 0,
+                        "last_event_time": "2026-01-01T00:00:00Z",
+                    }
+                    for r in self.requests
+                    if r.path == "/v3/mail/send"
+                    and r.message_id
+                    and f'"{r.touch_id}"' in query
+                    and r.at + self.activity_delay <= time.monotonic()
+                    and self.batches.get((r.body or {}).get("batch_id")) != "cancel"
+                ]
+                return 200, {"messages": listed}, {}
+        return 404, {"errors": [{"message": f"no such path {path}"}]}, {}
 
     def _twilio_create(self, kind: str, form: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
