@@ -79,6 +79,8 @@ class LeadJourneyWorkflow:
             fresh = info.continued_run_id is None and journey.enrolment == 1
             milestones.enable(journey, info.first_execution_run_id, workflow.now(), fresh=fresh)
         while True:
+            if journey.fault is not None:  # held by a failed action: wait for the operator
+                await self._until_cleared()
             try:
                 self._apply_inbox()
                 command = engine.advance(journey, workflow.now())
@@ -289,6 +291,15 @@ class LeadJourneyWorkflow:
             result = action(workflow.now())
         except ActionRefused as exc:  # the validator passed, so this is a race: refuse cleanly
             raise ApplicationError(str(exc), type="ActionRefused", non_retryable=True) from None
+        except Exception as exc:  # an engine bug: the action fails, the journey is held
+            if not self._record_fault(exc):
+                raise
+            self.woken = True
+            raise ApplicationError(
+                f"the journey failed on this action and is held: {exc}",
+                type="EngineFault",
+                non_retryable=True,
+            ) from None
         self.woken = True
         self._publish()
         return result
@@ -303,8 +314,21 @@ class LeadJourneyWorkflow:
     async def _hold(self, error: Exception) -> None:
         """The engine raised: without the patch (old histories) fail the task as before; with it,
         record the fault, show it (LeadStage 'fault'), alert, and wait for an operator."""
-        if not workflow.patched(ENGINE_FAULT_PATCH):
+        if not self._record_fault(error):
             raise error
+        await self._until_cleared()
+
+    async def _until_cleared(self) -> None:
+        """Wait until an operator resumes or skips the failed step."""
+        journey = self.lead_journey
+        await workflow.wait_condition(lambda: journey.fault is None)
+        self.woken = False
+
+    def _record_fault(self, error: Exception) -> bool:
+        """Record an engine fault (timeline, LeadStage 'fault', log, metric); False for old
+        histories, which failed the task instead."""
+        if not workflow.patched(ENGINE_FAULT_PATCH):
+            return False
         journey = self.lead_journey
         fault = engine.hold(journey, error, workflow.now())
         workflow.logger.error(
@@ -317,8 +341,7 @@ class LeadJourneyWorkflow:
             "nurture_engine_faults", "Journeys held because the engine raised"
         ).add(1)
         self._publish()
-        await workflow.wait_condition(lambda: journey.fault is None)
-        self.woken = False
+        return True
 
     async def _sleep(self, delay: timedelta | None, summary: str) -> None:
         with contextlib.suppress(asyncio.TimeoutError):

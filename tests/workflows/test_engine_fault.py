@@ -11,7 +11,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
-from nurture.contracts import ResumeLead, SkipStep
+from nurture.contracts import PauseLead, ResumeLead, SkipStep
 from nurture.journey import engine
 from nurture.journey.state import Journey, JourneyInput
 from nurture.leads.enrollment import new_journey
@@ -34,7 +34,11 @@ async def test_an_engine_fault_holds_the_journey_until_an_operator_acts(
             raise RuntimeError("injected: corrupt snapshot")
         return real_advance(journey, now)
 
+    def faulty_pause(*args: Any) -> Any:
+        raise RuntimeError("injected: pause bug")
+
     monkeypatch.setattr(engine, "advance", faulty)
+    monkeypatch.setattr(engine, "pause", faulty_pause)
     lead = make_lead("L-fault")
     handle = await env.client.start_workflow(
         LeadJourneyWorkflow.run,
@@ -42,12 +46,20 @@ async def test_an_engine_fault_holds_the_journey_until_an_operator_acts(
         id=workflow_id(lead.id),
         task_queue=worker.task_queue,
     )
+    # A failing action: the update fails cleanly and the journey is held, then resumed.
+    with pytest.raises(WorkflowUpdateFailedError) as failed_action:
+        await handle.execute_update(LeadJourneyWorkflow.pause, PauseLead(reason="ooo"))
+    assert "held" in str(failed_action.value.cause)
+    state = await handle.query(LeadJourneyWorkflow.state)
+    assert state.fault is not None and state.fault.error == "RuntimeError: injected: pause bug"
+    await handle.execute_update(LeadJourneyWorkflow.resume, ResumeLead(reason="fixed"))
+
     await env.sleep(timedelta(days=3))
 
     state = await handle.query(LeadJourneyWorkflow.state)
     assert state.fault is not None and state.fault.step == "watch"
     assert state.fault.error == "RuntimeError: injected: corrupt snapshot"
-    held = [e.text for e in state.timeline if e.kind == "fault"]
+    held = [e.text for e in state.timeline if "failed at step watch" in e.text]
     assert held == [
         "Held: the journey failed at step watch (RuntimeError: injected: corrupt snapshot); "
         "an operator can resume (retry) or skip the step"
@@ -60,7 +72,7 @@ async def test_an_engine_fault_holds_the_journey_until_an_operator_acts(
     await env.sleep(timedelta(seconds=1))
     state = await handle.query(LeadJourneyWorkflow.state)
     assert state.fault is not None
-    assert sum(e.text.startswith("Held:") for e in state.timeline) == 2
+    assert sum(e.text.startswith("Held:") for e in state.timeline) == 3
 
     # Skipping the step moves on; the rest of the cadence runs to its end.
     broken["on"] = False
