@@ -52,7 +52,7 @@ def one_line(result: subprocess.CompletedProcess[str]) -> str:
 
 def test_unreachable_temporal_is_one_line(tmp_path: Path) -> None:
     env = cli_env(tmp_path, f"127.0.0.1:{free_port()}")
-    for args in (["lead", "show", "l-1"], ["handoff", "show", "l-1"], ["tasks", "list"]):
+    for args in (["lead", "show", "l-1"], ["tasks", "list"]):  # main() and run_with_client
         result = nurture(args, env)
         assert result.returncode == 3, (args, result.stderr)
         assert one_line(result).startswith(
