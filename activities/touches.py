@@ -10,7 +10,7 @@ from temporalio import activity
 
 from activities.heartbeat import heartbeating
 from nurture.cadence.model import find_cadence
-from nurture.cadence.render import Renderer, RenderError, touch_context
+from nurture.cadence.render import Renderer, RenderError, render_inline, touch_context
 from nurture.channels.base import Sender, settled_result
 from nurture.channels.outbox import OutboxChannel
 from nurture.channels.registry import build_channels
@@ -74,7 +74,11 @@ class TouchActivities:
             },
         )
         try:
-            rendered = self.renderer.render(touch.channel, touch.template, context)
+            rendered = (
+                render_inline(touch.content, context)
+                if touch.content is not None
+                else self.renderer.render(touch.channel, touch.template, context)
+            )
         except RenderError as exc:
             activity.logger.warning("touch %s not rendered: %s", touch.touch_id, exc)
             return _counted(touch, TouchResult(status="skipped", error=str(exc)))

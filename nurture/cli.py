@@ -22,6 +22,7 @@ from rich.table import Table
 from nurture.console import bold, console, err, tag
 from nurture.desk.cli import reps_app, tasks_app
 from nurture.inbox.cli import app as inbox_app
+from nurture.leads import cadence_cli as changes_cli
 from nurture.leads.cli import register as register_pause_commands
 from nurture.planning import cli as planning_cli
 from nurture.sales.cli import handoff_app
@@ -47,6 +48,7 @@ app.add_typer(inbox_app, name="inbox")
 app.add_typer(reps_app, name="reps")
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(handoff_app, name="handoff")
+changes_cli.register(cadence_app)
 register_pause_commands(lead_app, cadence_app)  # lead/cadence pause and resume
 cadence_app.command("preview")(planning_cli.preview_command)
 app.command("forecast")(planning_cli.forecast_command)
@@ -488,6 +490,7 @@ async def _run_all(settings: Settings, demo: Path | None) -> None:
     import uvicorn
 
     from nurture.app import create_app
+    from nurture.leads import demo as demo_tour
     from nurture.temporal.client import connect
     from nurture.temporal.setup import check_search_attributes
     from worker import build_worker
@@ -512,6 +515,7 @@ async def _run_all(settings: Settings, demo: Path | None) -> None:
     if demo is not None:
         _demo_roster(settings)
         await _enroll(settings, demo, None)
+        demo_tour.start_in_background(client, settings)
     console.print(
         "\n",
         tag("nurture is running", "bold green"),

@@ -42,6 +42,8 @@ class Touch(BaseModel):
     queue: str | None = None
     assignee: str | None = None
     due: AwareDatetime | None = None
+    variant: str | None = Field(None, description="The A/B variant of the step this lead gets")
+    content: str | None = Field(None, description="The variant's inline text (sms, voicemail)")
 
 
 class TouchResult(BaseModel):
@@ -269,6 +271,21 @@ class HandoffView(BaseModel):
     decline_reason: DeclineReason | None = None
     decline_text: str = ""
     outcome_reason: str = ""
+
+
+# ---------------------------------------------------------------- moving to a new cadence version
+
+
+class MigrateLead(BaseModel):
+    """Move a running lead to a newer version of its cadence, at its next wait.
+
+    ``mapping`` names, for steps that the new version no longer has, the step to continue at
+    (old step id -> new step id); a kept step id continues at itself.
+    """
+
+    cadence: Cadence
+    mapping: dict[str, str] = Field(default_factory=dict)
+    by: str = Field("marketing", min_length=1, max_length=100)
 
 
 # ---------------------------------------------------------------- pause and resume (updates)

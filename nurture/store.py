@@ -131,6 +131,7 @@ class TouchRecord(Base):
     body_text: Mapped[str | None] = mapped_column(Text, default=None)
     body_html: Mapped[str | None] = mapped_column(Text, default=None)
     summary: Mapped[str] = mapped_column(Text, default="")
+    variant: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
@@ -258,6 +259,7 @@ class Store:
         subject: str | None = None,
         body_text: str | None = None,
         body_html: str | None = None,
+        variant: str | None = None,
         created_at: datetime | None = None,
         sent_at: datetime | None = None,
     ) -> tuple[TouchRecord, bool]:
@@ -284,6 +286,7 @@ class Store:
             subject=subject,
             body_text=body_text,
             body_html=body_html,
+            variant=variant,
             created_at=_as_utc(created_at or utcnow()),
             sent_at=_as_utc(sent_at),
         )

@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         HandoffView,
         LoadedCadence,
         LoadRequest,
+        MigrateLead,
         PauseLead,
         ReleaseTask,
         ResumeLead,
@@ -49,6 +50,10 @@ ENGINE_FAULT_PATCH = "2026-12-engine-fault"
 OWNER_HOURS_PATCH = "2026-12-handoff-owner-hours"
 #: Journeys started from this release on keep a journey log (milestones flushed at waits).
 JOURNEY_LOG_PATCH = "2026-12-journey-log"
+#: A/B variants of touch steps (nurture/cadence/variants.py).
+PATCH_VARIANTS = "2026-12-variants"
+#: Moving running leads to a newer cadence version (nurture/journey/migrate.py).
+PATCH_MIGRATE = "2026-12-migrate"
 SEND_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
@@ -78,6 +83,8 @@ class LeadJourneyWorkflow:
             info = workflow.info()
             fresh = info.continued_run_id is None and journey.enrolment == 1
             milestones.enable(journey, info.first_execution_run_id, workflow.now(), fresh=fresh)
+        # Journeys recorded before A/B variants replay without them.
+        journey.ab_variants = workflow.patched(PATCH_VARIANTS)
         while True:
             if journey.fault is not None:  # held by a failed action: wait for the operator
                 await self._until_cleared()
@@ -272,6 +279,19 @@ class LeadJourneyWorkflow:
     @skip_step.validator
     def _check_skip(self, action: SkipStep) -> None:
         engine.refuse_skip(self.lead_journey)
+
+    # ------------------------------------------------------------ a newer cadence version
+
+    @workflow.update
+    def migrate(self, action: MigrateLead) -> str:
+        """Move the lead to a newer version of its cadence at its next wait."""
+        if not workflow.patched(PATCH_MIGRATE):  # only histories from before migrations lack it
+            raise ApplicationError("this journey cannot migrate", non_retryable=True)
+        return self._act(lambda now: engine.migrate(self.lead_journey, action, now))
+
+    @migrate.validator
+    def _check_migrate(self, action: MigrateLead) -> None:
+        engine.refuse_migrate(self.lead_journey, action)
 
     # ------------------------------------------------------------ reading
 

@@ -84,6 +84,19 @@ class Renderer:
         return Rendered(**parts)
 
 
+#: Channels whose message is one text, so a variant may carry it inline (``content``).
+INLINE_CHANNELS = frozenset({Channel.sms, Channel.voicemail})
+
+
+def render_inline(content: str, context: dict[str, Any]) -> Rendered:
+    """Render a variant's inline text (sms, voicemail) like a template's text part."""
+    try:
+        text = Environment(undefined=StrictUndefined).from_string(content).render(context)
+    except TemplateError as exc:
+        raise RenderError(f"inline content: {exc.message}") from None
+    return Rendered(text=text.strip())
+
+
 def _template_line(exc: BaseException, file: str) -> int | None:
     """The template line a render error happened on (Jinja maps its frames to template lines)."""
     line, tb = None, exc.__traceback__

@@ -143,10 +143,46 @@ def _plural(value: float, unit: str) -> str:
 # ---------------------------------------------------------------- steps
 
 
+class Variant(FileModel):
+    """One arm of an A/B test: each lead gets one variant of the step, by weight."""
+
+    id: str = Field(pattern=SLUG, description="Variant id, e.g. 'a' or 'short-subject'")
+    weight: float = Field(1, gt=0, description="Relative share of leads (default 1)")
+    template: str | None = Field(None, description="The variant's template (same channel folder)")
+    content: str | None = Field(
+        None, description="Inline text instead of a template (sms and voicemail only)"
+    )
+
+    @model_validator(mode="after")
+    def _template_or_content(self) -> Variant:
+        if (self.template is None) == (self.content is None):
+            raise ValueError("a variant needs either a 'template' or a 'content', not both")
+        return self
+
+    def describe(self) -> str:
+        """Its template, or the start of its inline text."""
+        if self.template is not None:
+            return self.template
+        text = " ".join(str(self.content).split())
+        return f"inline: {text[:40]}{'…' if len(text) > 40 else ''}"
+
+
 class TouchParams(FileModel):
-    """A message rendered from ``templates/<medium>/<template>``."""
+    """A message rendered from ``templates/<medium>/<template>``, optionally in A/B variants."""
 
     template: str = Field(description="Template name under the channel's templates folder")
+    variants: list[Variant] | None = Field(
+        None, min_length=2, description="A/B variants: each lead gets one, by weight"
+    )
+
+    @field_validator("variants")
+    @classmethod
+    def _unique_ids(cls, value: list[Variant] | None) -> list[Variant] | None:
+        ids = [v.id for v in value or []]
+        doubled = sorted({i for i in ids if ids.count(i) > 1})
+        if doubled:
+            raise ValueError(f"variant ids must be unique: {', '.join(doubled)} repeated")
+        return value
 
 
 class DirectMailParams(TouchParams):

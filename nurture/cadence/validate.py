@@ -9,11 +9,19 @@ from typing import Any
 
 from nurture.cadence.graph import check_cadence
 from nurture.cadence.model import Cadence, cadence_files, parse_cadence
-from nurture.cadence.render import Renderer, RenderError, sample_lead, touch_context
+from nurture.cadence.render import (
+    INLINE_CHANNELS,
+    Renderer,
+    RenderError,
+    render_inline,
+    sample_lead,
+    touch_context,
+)
 from nurture.cadence.sales import Recycle, SalesRules
 from nurture.cadence.scoring import ScoringModel
 from nurture.cadence.steps import TOUCH_KINDS, CallStep, EmailStep, step_kind
 from nurture.events import Channel
+from nurture.lead import Lead
 from nurture.roster.file import ROSTER_FILE, Roster
 from nurture.yamlfiles import FileError, LocatedYaml, Problem, field_path, parse_model, read_file
 
@@ -41,6 +49,11 @@ def _template_refs(cadence: Cadence) -> list[tuple[tuple[Any, ...], Channel, str
         elif kind in TOUCH_KINDS:
             params = getattr(step, kind)
             refs.append((("steps", i, kind, "template"), TOUCH_KINDS[kind], params.template))
+            refs.extend(
+                (("steps", i, kind, "variants", v, "template"), TOUCH_KINDS[kind], variant.template)
+                for v, variant in enumerate(params.variants or [])
+                if variant.template is not None
+            )
     return refs
 
 
@@ -78,6 +91,42 @@ def semantic_problems(
             renderer.render(channel, name, context)
         except RenderError as exc:
             problems.append((where, str(exc)))
+    problems += _inline_problems(cadence, lead, sender)
+    return problems
+
+
+def _inline_problems(
+    cadence: Cadence, lead: Lead, sender: dict[str, Any] | None
+) -> list[tuple[tuple[Any, ...], str]]:
+    """Variants with inline ``content``: only on sms and voicemail steps, and they must render."""
+    problems: list[tuple[tuple[Any, ...], str]] = []
+    for i, step in enumerate(cadence.steps):
+        kind = step_kind(step)
+        params = getattr(step, kind, None) if kind in TOUCH_KINDS else None
+        for v, variant in enumerate(getattr(params, "variants", None) or []):
+            if variant.content is None:
+                continue
+            where = ("steps", i, kind, "variants", v, "content")
+            if TOUCH_KINDS[kind] not in INLINE_CHANNELS:
+                problems.append(
+                    (where, f"inline content is for sms and voicemail; {kind} needs a template")
+                )
+                continue
+            touch = {
+                "id": "sample",
+                "number": 1,
+                "total": cadence.touch_count(),
+                "cycle": 1,
+                "step": str(step.id),
+                "channel": str(TOUCH_KINDS[kind]),
+            }
+            context = touch_context(
+                lead, cadence=cadence.name, version=cadence.version, sender=sender, touch=touch
+            )
+            try:
+                render_inline(variant.content, context)
+            except RenderError as exc:
+                problems.append((where, str(exc)))
     return problems
 
 

@@ -135,7 +135,11 @@ class LobChannel(ProviderChannel[LobRequest]):
         common = {
             "to": to,
             "description": touch.summary[:255],
-            "metadata": MetadataModel(lead_id=lead.id, touch_id=touch.touch_id),
+            "metadata": MetadataModel(
+                lead_id=lead.id,
+                touch_id=touch.touch_id,
+                **({"variant": touch.variant} if touch.variant else {}),
+            ),
         }
         if touch.mail_format == "postcard":
             front, marker, back = rendered.html.partition(BACK_MARKER)

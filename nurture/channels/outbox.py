@@ -37,6 +37,7 @@ def ledger_row(touch: Touch, rendered: Rendered) -> dict[str, Any]:
         "body_text": rendered.text,
         "body_html": rendered.html,
         "summary": touch.summary,
+        "variant": touch.variant,
     }
 
 

@@ -83,12 +83,17 @@ def build_mail(touch: Touch, rendered: Rendered, unsubscribe_group: int | None) 
     # Per personalization: the spec refuses the message-level object; events echo them back.
     person.add_custom_arg(CustomArg("touch_id", touch.touch_id))
     person.add_custom_arg(CustomArg("lead_id", lead.id))
+    if touch.variant:
+        person.add_custom_arg(CustomArg("variant", touch.variant))
     mail.add_personalization(person)
     if rendered.text:
         mail.add_content(PlainTextContent(rendered.text))
     if rendered.html:
         mail.add_content(HtmlContent(rendered.html))
-    for category in (touch.cadence, f"{touch.cadence}:{touch.step_id}"):
+    categories = [touch.cadence, f"{touch.cadence}:{touch.step_id}"]
+    if touch.variant:
+        categories.append(f"{touch.cadence}:{touch.step_id}:{touch.variant}")
+    for category in categories:
         mail.add_category(Category(category[:255]))
     if unsubscribe_group is not None:
         mail.asm = Asm(GroupId(unsubscribe_group))

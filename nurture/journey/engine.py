@@ -10,7 +10,8 @@ randomness, no I/O):
 - ``on_event(journey, event, now)`` whenever an engagement event arrives (at any moment);
 - the people's actions, each with its ``refuse_*`` check for the workflow's update validators:
   the call desk (``claim_task``, ``release_task``, ``complete_task``), sales (``accept_handoff``,
-  ``decline_handoff``, ``close_opportunity``) and ``pause`` / ``resume``;
+  ``decline_handoff``, ``close_opportunity``), ``pause`` / ``resume`` and ``migrate`` (a move to a
+  newer cadence version, applied at the next wait);
 - ``hold(journey, error, now)`` when any of these raised (a bug): the journey waits for an
   operator's ``resume_any`` (retry) or ``skip_step``.
 
@@ -35,6 +36,7 @@ from nurture.journey.fault import (
     resume_any,
     skip_step,
 )
+from nurture.journey.migrate import migrate, refuse_migrate
 from nurture.journey.pause import pause, refuse_pause, refuse_resume, resume
 from nurture.journey.sales import (
     accept_handoff,
@@ -57,12 +59,14 @@ __all__ = [
     "decline_handoff",
     "handoff_view",
     "hold",
+    "migrate",
     "on_assigned",
     "on_cadence_loaded",
     "on_event",
     "on_touch_result",
     "pause",
     "refuse_handoff_action",
+    "refuse_migrate",
     "refuse_pause",
     "refuse_resume",
     "refuse_resume_any",

@@ -18,6 +18,7 @@ from nurture.cadence.steps import Delay, Outcome
 from nurture.calendar import BusinessCalendar, CalendarSnapshot
 from nurture.contracts import (
     HandoffStatus,
+    MigrateLead,
     Touch,
 )
 from nurture.events import Channel, EngagementEvent, EventKind
@@ -213,6 +214,12 @@ class Journey(BaseModel):
     last_disposition: EventKind | None = None
     visits: dict[str, int] = Field(default_factory=dict)
     seen_events: list[str] = Field(default_factory=list)
+    migration: MigrateLead | None = Field(
+        None, description="A move to a newer cadence version, applied at the next wait"
+    )
+    ab_variants: bool = Field(
+        False, description="Touch steps' A/B variants apply (the workflow's 2026-12-variants patch)"
+    )
     timeline: list[JourneyEntry] = Field(default_factory=list)
     milestone_chain: str | None = Field(
         None, description="Journey log on: the chain id in each milestone's key"

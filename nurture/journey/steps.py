@@ -20,10 +20,13 @@ from nurture.cadence.steps import (
     ExitStep,
     GotoStep,
     Outcome,
+    StepBase,
+    Variant,
     WaitForStep,
     WaitStep,
     step_kind,
 )
+from nurture.cadence.variants import choose, touch_params
 from nurture.calendar import CalendarSnapshot
 from nurture.contracts import (
     Touch,
@@ -43,6 +46,7 @@ from nurture.journey.commands import (
 from nurture.journey.desk import (
     check_call_task,
 )
+from nurture.journey.migrate import apply_migration
 from nurture.journey.pause import (
     held,
 )
@@ -95,7 +99,14 @@ def start(
     sales: SalesRules | None = None,
 ) -> Journey:
     """A new journey for a lead enrolled into a cadence (with the scoring and sales rules)."""
-    journey = Journey(lead=lead, cadence=cadence, calendar=calendar, scoring=scoring, sales=sales)
+    journey = Journey(
+        lead=lead,
+        cadence=cadence,
+        calendar=calendar,
+        scoring=scoring,
+        sales=sales,
+        ab_variants=True,
+    )
     if scoring is not None:
         journey.fit, reasons = fit_score(scoring, lead)
         journey.score = journey.fit
@@ -224,6 +235,8 @@ def on_cadence_loaded(
 
 
 def _step(j: Journey, now: datetime) -> Command | None:
+    if j.migration is not None:
+        apply_migration(j, now)
     hold = held(j, now)
     if hold is not None:
         return hold
@@ -343,6 +356,10 @@ def _touch(
             reason=reason,
         )
         return Wait(until=earliest, summary=j.wake_reason)
+    step = current_step(j)
+    variant = _variant(j, step, step_id)
+    if variant is not None and variant.template is not None:
+        template = variant.template
     visit = j.visits.get(step_id, 0) + 1
     j.visits[step_id] = visit
     suffix = f"#{visit}" if visit > 1 else ""
@@ -350,7 +367,6 @@ def _touch(
         f"{j.lead.id}:{j.cadence.name}:v{j.cadence.version}:e{j.enrolment}"
         f":c{j.cycle}:{step_id}{suffix}"
     )
-    step = current_step(j)
     touch = Touch(
         touch_id=touch_id,
         lead=j.lead,
@@ -362,10 +378,13 @@ def _touch(
         step_id=step_id,
         number=touch_number(j),
         total=j.cadence.touch_count(),
-        summary=touch_label(j, channel, template),
+        summary=touch_label(j, channel, template)
+        + (f" · variant {variant.id}" if variant is not None else ""),
         sender=j.cadence.sender.model_dump() if j.cadence.sender else None,
         caller_id=j.cadence.calendar.caller_id if channel in PHONE_CHANNELS else None,
         mail_format=step.direct_mail.format if isinstance(step, DirectMailStep) else None,
+        variant=variant.id if variant is not None else None,
+        content=variant.content if variant is not None else None,
     )
     if channel is Channel.call and isinstance(step, CallStep):
         call = step.call
@@ -376,6 +395,16 @@ def _touch(
     j.pending = touch
     j.wake_at = None
     return SendTouch(touch=touch)
+
+
+def _variant(j: Journey, step: StepBase, step_id: str) -> Variant | None:
+    """The lead's A/B variant of this touch step (None: no variants, a detour, or variants off)."""
+    if not j.ab_variants or j.detour is not None:
+        return None
+    params = touch_params(step)
+    if params is None or not params.variants:
+        return None
+    return choose(params.variants, j.lead.id, step_id)
 
 
 def _unreachable(j: Journey, channel: Channel) -> str | None:

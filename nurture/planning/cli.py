@@ -18,10 +18,11 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from nurture.cadence.model import Cadence, find_cadence
 from nurture.cadence.render import Renderer, sample_lead
-from nurture.console import console, err
+from nurture.console import bold, console, err, tag
 from nurture.lead import Lead
 from nurture.leads.enrollment import load_rules
 from nurture.planning.preview import Preview, first_moment, load_cadences, parse_engagement
@@ -69,9 +70,17 @@ def preview_command(
         cadence = find_cadence(settings.cadences_dir, name)
         path = parse_engagement(engage or "")
     except (LookupError, ValueError) as exc:
-        err.print(f"[red]error[/] {exc}", highlight=False)
+        err.print(tag("error", "red", exc))
         raise typer.Exit(2) from None
-    who = asyncio.run(_running_lead(settings, lead)) if lead else sample_lead(cadence.sample_lead)
+    from nurture.temporal.calls import LeadError
+
+    who = sample_lead(cadence.sample_lead)
+    if lead:
+        try:
+            who = asyncio.run(_running_lead(settings, lead))
+        except (LeadError, RuntimeError, OSError) as exc:
+            err.print(tag("error", "red", f"lead {lead}: {str(exc).splitlines()[0]}"))
+            raise typer.Exit(1) from None
     day: date | None = start.date() if start else None
     result = run_preview(
         cadence,
@@ -90,8 +99,11 @@ def print_preview(result: Preview, messages: bool) -> None:
     """The preview as a table, then each message."""
     zone = result.lead.timezone or result.cadence.calendar.timezone
     console.print(
-        f"[bold]{result.cadence.name} v{result.cadence.version}[/] for lead {result.lead.id}"
-        f" ({zone}), from {result.start:%Y-%m-%d}"
+        bold(
+            "",
+            f"{result.cadence.name} v{result.cadence.version}",
+            f" for lead {result.lead.id} ({zone}), from {result.start:%Y-%m-%d}",
+        )
     )
     table = Table("#", "local time", "channel", "step", "cycle", "cadence", "branch taken")
     table.columns[1].no_wrap = True
@@ -112,18 +124,18 @@ def print_preview(result: Preview, messages: bool) -> None:
     console.print(table)
     console.print(f"{len(result.touches)} touch(es); ends: {result.ending}")
     for engagement in result.unused:
-        err.print(f"[yellow]not used[/] {engagement}: no touch of step {engagement.step!r}")
+        err.print(tag("not used", "yellow", f"{engagement}: no touch of step {engagement.step!r}"))
     if not messages:
         return
     for n, item in enumerate(result.touches, 1):
         touch = item.touch
         console.rule(f"{n}. {touch.summary} · {item.local:%a %d %b %H:%M}")
         if item.error:
-            err.print(f"[red]not rendered[/] {item.error}", highlight=False)
+            err.print(tag("not rendered", "red", item.error))
             continue
         assert item.rendered is not None
         if item.rendered.subject:
-            console.print(f"[bold]Subject:[/] {item.rendered.subject}", highlight=False)
+            console.print(bold("", "Subject:", f" {item.rendered.subject}"))
         body = item.rendered.text or _html_text(item.rendered.html or "")
         console.print(body, highlight=False, markup=False)
 
@@ -203,13 +215,13 @@ def forecast_command(
 
             rows, problems = read_leads(leads)
             for problem in problems:
-                err.print(f"[red]rejected[/] {leads}:{problem}", highlight=False)
+                err.print(tag("rejected", "red", f"{leads}:{problem}"))
             source = [lead for _, lead in rows]
         else:
             assert count is not None
             source = fc.SyntheticLeads(count, fc.parse_mix(mix or [_default_mix(cadences)]))
     except (LookupError, ValueError, FileError, OSError) as exc:
-        err.print(f"[red]error[/] {exc}", highlight=False)
+        err.print(tag("error", "red", exc))
         raise typer.Exit(2) from None
     day = start.date() if start else _next_monday(date.today())
     plan = fc.Plan(
@@ -227,7 +239,7 @@ def forecast_command(
         for lead in source[:1] if isinstance(source, list) else [source[0]]:
             plan.cadence_for(lead)
     except LookupError as exc:
-        err.print(f"[red]error[/] {exc}", highlight=False)
+        err.print(tag("error", "red", exc))
         raise typer.Exit(2) from None
     began = perf_counter()
     with Progress(
@@ -271,8 +283,12 @@ def print_report(report: Report, daily: bool) -> None:
     plan = report.plan
     what = plan.cadence or "routed by segment"
     console.print(
-        f"[bold]Forecast[/] {what}: {s.leads:,} leads from {plan.start:%Y-%m-%d},"
-        f" {plan.months} months, seed {plan.seed}"
+        bold(
+            "",
+            "Forecast",
+            f" {what}: {s.leads:,} leads from {plan.start:%Y-%m-%d},"
+            f" {plan.months} months, seed {plan.seed}",
+        )
     )
     console.print(_table(report, report.weeks, "week"))
     if daily:
@@ -282,9 +298,9 @@ def print_report(report: Report, daily: bool) -> None:
         queues = ", ".join(
             f"{q} {d.call_minutes[q] / 60:.0f} h of {d.capacity[q] / 60:.0f} h" for q in d.over
         )
-        console.print(f"[red]over capacity[/] {d.start:%a %Y-%m-%d}: {queues}")
+        console.print(tag("over capacity", "red", f"{d.start:%a %Y-%m-%d}: {queues}"))
     if len(over) > 10:
-        console.print(f"[red]… and {len(over) - 10} more day(s) over capacity[/]")
+        console.print(tag(f"… and {len(over) - 10} more day(s) over capacity", "red"))
     console.print(summary_table(s))
 
 
@@ -306,12 +322,13 @@ def _table(report: Report, periods: list[Period], kind: str) -> Table:
         table.add_column(f"ready {team}", justify="right")
     table.add_column(f"cost {report.summary.currency}", justify="right")
     for p in periods:
-        desk = []
+        desk: list[str | Text] = []
         for queue in report.queues:
             cell = f"{p.call_minutes[queue] / 60:,.0f}/{p.capacity[queue] / 60:,.0f}"
             if queue in p.over:
                 flag = f" {p.days_over}d!" if kind == "week" else " !"
-                cell = f"[red]{cell}{flag}[/]"
+                desk += [f"{p.call_tasks[queue]:,}", Text(cell + flag, "red")]
+                continue
             desk += [f"{p.call_tasks[queue]:,}", cell]
         table.add_row(
             f"{p.start:%Y-%m-%d}" + ("" if kind == "week" else f" {p.start:%a}"),

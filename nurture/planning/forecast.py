@@ -20,11 +20,12 @@ from datetime import date, datetime, timedelta
 
 from nurture.cadence.model import Cadence
 from nurture.cadence.steps import Outcome
+from nurture.calendar import CalendarSnapshot
 from nurture.contracts import Touch
 from nurture.events import Channel, EngagementEvent, EventKind
 from nurture.journey.state import Journey
 from nurture.lead import Lead, PostalAddress
-from nurture.leads.enrollment import Rules, new_journey, route
+from nurture.leads.enrollment import Rules, new_journey, route, snapshot_calendar
 from nurture.planning import simulate
 from nurture.planning.costs import Costs, Desk, day_of
 from nurture.planning.response import Responder, ResponseModel
@@ -92,6 +93,9 @@ class Plan:
     months: int = 12
     seed: int = 0
     cadence: str | None = None
+    #: The day a recycle's calendar (holidays) is taken as of; None: the recycle's own day, as
+    #: the ``load_cadence`` activity does (a test server whose clock runs ahead needs today).
+    recycle_day: date | None = None
 
     @property
     def until(self) -> datetime:
@@ -197,16 +201,26 @@ def _deferral(text: str) -> str | None:
     return None
 
 
-def forecast_lead(lead: Lead, plan: Plan, responder: Responder, tally: Tally) -> None:
-    """Run one lead and count what it did."""
+def forecast_lead(
+    lead: Lead,
+    plan: Plan,
+    responder: Responder,
+    tally: Tally,
+    trace: list[tuple[datetime, str]] | None = None,
+    start: datetime | None = None,
+) -> None:
+    """Run one lead and count what it did (``trace`` gets each touch's time and id; ``start``
+    overrides the plan's enrolment moment)."""
     costs = plan.costs
     rng = responder.stream(lead.id)
-    start = plan.start
+    start = start or plan.start
 
     def respond(j: Journey, touch: Touch, now: datetime) -> list[EngagementEvent]:
         day = day_of(now)
         channel = touch.channel
         tally.touches[day, channel.value] += 1
+        if trace is not None:
+            trace.append((now, touch.touch_id))
         events = responder.answer(rng, touch, now)
         if channel is Channel.call:
             queue = touch.queue or "(none)"
@@ -220,8 +234,18 @@ def forecast_lead(lead: Lead, plan: Plan, responder: Responder, tally: Tally) ->
             tally.cost[day, channel.value] += micros(costs.touch_price(channel, touch.mail_format))
         return events
 
+    def calendar_for(j: Journey, cadence: Cadence, today: date) -> CalendarSnapshot:
+        return snapshot_calendar(j.lead, cadence, plan.recycle_day or today)
+
     journey = new_journey(lead, plan.cadence_for(lead), start, plan.rules)
-    sim = simulate.run(journey, start, respond=respond, cadences=plan.cadences, until=plan.until)
+    sim = simulate.run(
+        journey,
+        start,
+        respond=respond,
+        cadences=plan.cadences,
+        until=plan.until,
+        calendar_for=calendar_for,
+    )
     tally.leads += 1
     final = sim.journey
     for entry in final.timeline:

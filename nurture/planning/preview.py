@@ -16,11 +16,12 @@ from zoneinfo import ZoneInfo
 
 from nurture.cadence.model import Cadence
 from nurture.cadence.render import Rendered, Renderer, RenderError, touch_context
+from nurture.calendar import CalendarSnapshot
 from nurture.contracts import Touch
 from nurture.events import EngagementEvent, EventKind
 from nurture.journey.state import Journey, JourneyEntry
 from nurture.lead import Lead
-from nurture.leads.enrollment import Rules, new_journey
+from nurture.leads.enrollment import Rules, new_journey, snapshot_calendar
 from nurture.planning import simulate
 
 #: Short names for the events of an engagement path (``click@step``); full kinds work too.
@@ -194,7 +195,13 @@ def preview(
         return events
 
     until = start + timedelta(days=round(months * 365 / 12))
-    sim = simulate.run(journey, start, respond=respond, cadences=cadences, until=until)
+
+    def calendar_for(j: Journey, recycled_into: Cadence, today: date) -> CalendarSnapshot:
+        return snapshot_calendar(j.lead, recycled_into, today)  # as the load_cadence activity
+
+    sim = simulate.run(
+        journey, start, respond=respond, cadences=cadences, until=until, calendar_for=calendar_for
+    )
     if renderer is not None:
         for item in planned:
             item.rendered, item.error = render_touch(renderer, item.touch)

@@ -171,7 +171,7 @@ class Responder:
         elif channel is Channel.direct_mail and _hit(rng, r.visit):
             out.append((EventKind.web_visit, "visit"))
         return [
-            EngagementEvent.model_construct(
+            EngagementEvent(
                 id=f"{touch.touch_id}:{kind.value}",
                 kind=kind,
                 lead_id=touch.lead.id,

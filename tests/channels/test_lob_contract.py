@@ -149,6 +149,16 @@ def test_the_piece_carries_address_metadata_and_idempotency_key(
     assert card.body["front"] == "<p>Front</p>" and card.body["back"] == "<p>Back: hello Ann</p>"
 
 
+def test_an_ab_variant_is_in_the_metadata_and_the_spec_takes_it(
+    store: Store, stub: ProviderStub
+) -> None:
+    touch = letter().model_copy(update={"variant": "handwritten"})
+    assert channel(store, stub.url).send(touch, LETTER).status == "sent"
+    [request] = stub.creates("/letters")
+    assert request.body["metadata"]["variant"] == "handwritten"
+    assert lob_spec_errors("letter", request.body) == []
+
+
 def test_an_unfinished_attempt_is_resent_with_the_same_key(
     store: Store, stub: ProviderStub
 ) -> None:

@@ -272,3 +272,16 @@ def test_a_store_behind_refuses_to_start_the_app(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data", database_url=None)
     with pytest.raises(StoreBehind, match="run `nurture db upgrade`"):
         create_app(settings=settings)
+
+
+def test_the_variant_shows_on_the_outbox_and_the_touch_page(
+    client: TestClient, store: Store
+) -> None:
+    add(store, "L9:ab:v1:e1:c1:hello", 5, lead_id="L9", variant="short-subject")
+    listed = client.get("/outbox?lead=L9")
+    assert listed.status_code == 200
+    assert '<td class="variant">short-subject</td>' in listed.text
+    page = client.get("/outbox/L9:ab:v1:e1:c1:hello")
+    assert "<dt>Variant</dt><dd>short-subject</dd>" in page.text
+    others = client.get("/outbox?lead=L7")
+    assert '<td class="variant">—</td>' in others.text

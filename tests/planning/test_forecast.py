@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -98,3 +99,22 @@ def test_cli_forecast_prints_tables_and_csv() -> None:
     assert table[0]["week"] == "2026-03-02" and int(table[0]["touches_email"]) >= 30
     bad = CliRunner().invoke(app, ["forecast", "--count", "3", "--cadence", "nope"])
     assert bad.exit_code == 2
+
+
+def test_cli_forecast_of_a_lead_file_reports_its_bad_rows() -> None:
+    args = ["forecast", "--start", "2026-03-02", "--months", "1", "--workers", "1", "--csv"]
+    good = CliRunner().invoke(app, [*args, "--leads", str(ROOT / "examples" / "leads.csv")])
+    assert good.exit_code == 0, good.output
+    days = list(csv.DictReader(io.StringIO(good.stdout)))
+    assert days[0]["day"] == "2026-03-02" and sum(int(d["touches_email"]) for d in days) > 0
+    bad = CliRunner().invoke(app, [*args, "--leads", str(ROOT / "examples" / "bad-leads.csv")])
+    assert bad.exit_code == 0 and "rejected" in bad.stderr
+
+
+def test_a_bad_response_file_is_reported_where_it_is_wrong(tmp_path: Path) -> None:
+    bad = tmp_path / "response.yaml"
+    bad.write_text("channels:\n  email:\n    open: 2\n    clik: 0.1\n", encoding="utf-8")
+    out = CliRunner().invoke(app, ["forecast", "--count", "5", "--response", str(bad)])
+    assert out.exit_code == 2
+    assert f"{bad}:3:5: channels.email.open" in out.stderr
+    assert f"{bad}:4:5: channels.email.clik: unknown field" in out.stderr
