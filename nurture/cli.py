@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
+import signal
 import socket
 import subprocess
+import sys
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -348,15 +352,35 @@ def temporal_setup() -> None:
 
 
 def main() -> None:
-    """The ``nurture`` command; a store at another schema revision stops it with the fix."""
-    from nurture.schema import StoreBehind
-    from nurture.temporal.setup import MissingSearchAttributes
+    """The ``nurture`` command: the product's errors (not found, unreachable, refused, a store at
+    another schema revision) end it with one line and an exit code, never a traceback; it exits
+    right after its output even if the Temporal SDK's native threads linger."""
+    from nurture.errors import explain
 
+    code = 0
     try:
         app()
-    except (StoreBehind, MissingSearchAttributes) as exc:
-        err.print(tag("error", "red", exc))
-        raise SystemExit(2) from None
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BaseException as exc:  # anything else is a bug: its traceback, exit 1
+        found = explain(exc)
+        if found is None:
+            raise
+        lines, code = found
+        for line in lines:
+            err.print(tag("error", "red", line))
+    _exit_now(code)
+
+
+def _exit_now(code: int) -> None:
+    """Flush the output and end the process (no wait on lingering native threads)."""
+    import logging
+
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    logging.shutdown()
+    os._exit(code)
 
 
 # ---------------------------------------------------------------- running
@@ -463,6 +487,10 @@ def _demo_roster(settings: Settings) -> None:
         )
 
 
+#: How long `nurture up` waits for the worker and the web app to stop.
+STOP_TIMEOUT = 30.0
+
+
 async def _run_all(settings: Settings, demo: Path | None) -> None:
     from nurture.app import create_app
     from nurture.leads import demo as demo_tour
@@ -474,7 +502,12 @@ async def _run_all(settings: Settings, demo: Path | None) -> None:
     client = await connect(settings)
     await check_search_attributes(client)
     web_servers = listeners.servers(create_app(settings), settings, log_level="warning")
-    worker_task = asyncio.create_task(build_worker(client, settings).run())
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for stop_signal in (signal.SIGTERM, signal.SIGHUP):
+        loop.add_signal_handler(stop_signal, stop.set)
+    worker = build_worker(client, settings)
+    worker_task = asyncio.create_task(worker.run())
     web_task = asyncio.create_task(listeners.serve(web_servers))
     if demo is not None:
         _demo_roster(settings)
@@ -498,7 +531,18 @@ async def _run_all(settings: Settings, demo: Path | None) -> None:
         "Press Ctrl-C to stop.",
         sep="",
     )
-    await asyncio.gather(worker_task, web_task)
+    stopped = asyncio.create_task(stop.wait())
+    await asyncio.wait({worker_task, web_task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    # SIGTERM/SIGHUP (or one part ending): stop the web app and the worker, then return.
+    for server in web_servers:
+        server.should_exit = True
+    if not worker_task.done():
+        await asyncio.wait_for(
+            asyncio.gather(*(part.shutdown() for part in worker.workers)), STOP_TIMEOUT
+        )
+    stopped.cancel()
+    await asyncio.wait_for(asyncio.gather(worker_task, web_task), STOP_TIMEOUT)
+    console.print("stopping")
 
 
 @app.command()
@@ -512,16 +556,29 @@ def up(
     _check_providers(settings)
     _upgrade(settings)
     server: subprocess.Popen[bytes] | None = None
-    if _listening(settings.temporal_address):
-        console.print(f"using the Temporal server already at {settings.temporal_address}")
-    else:
-        console.print(f"starting the Temporal dev server (data in {settings.data_dir})")
-        server = start_dev_server(settings)
+    # SIGTERM (a service manager, `kill`) and SIGHUP (the terminal closed) stop it as Ctrl-C does,
+    # so the dev server below is stopped too instead of left holding its ports.
+    for stop_signal in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop_signal, signal.default_int_handler)
     try:
+        if _listening(settings.temporal_address):
+            console.print(f"using the Temporal server already at {settings.temporal_address}")
+        else:
+            console.print(f"starting the Temporal dev server (data in {settings.data_dir})")
+            server = start_dev_server(settings)
         asyncio.run(_run_all(settings, ROOT / "examples" / "leads.csv" if demo else None))
     except KeyboardInterrupt:
         console.print("stopping")
     finally:
         if server is not None:
-            server.terminate()
-            server.wait(timeout=30)
+            _stop_process(server)
+
+
+def _stop_process(process: subprocess.Popen[bytes]) -> None:
+    """Terminate a child, then kill it if it has not ended within 30 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)

@@ -65,21 +65,26 @@ def aware_time(value: str | None, option: str) -> datetime | None:
 def run_with_client(
     work: Callable[[Client], Awaitable[T]], refusals: tuple[type[BaseException], ...] = ()
 ) -> T:
-    """Connect to Temporal and run ``work``; an unreachable server or a ``LeadError`` (or one of
-    ``refusals``, each with a ``message``) becomes exit 1 with its message."""
-    from nurture.temporal.calls import LeadError
+    """Connect to Temporal and run ``work``; an unreachable server, a ``LeadError`` (or one of
+    ``refusals``, each with a ``message``) and the product's other errors (``nurture.errors``)
+    become one line and their exit code."""
+    from nurture.errors import FAILED, explain
     from nurture.temporal.client import connect
 
     settings = get_settings()
 
     async def main() -> T:
-        try:
-            client = await connect(settings)
-        except RuntimeError as exc:
-            raise fail(f"cannot reach Temporal at {settings.temporal_address}: {exc}") from None
-        return await work(client)
+        return await work(await connect(settings))
 
     try:
         return asyncio.run(main())
-    except (LeadError, *refusals) as exc:  # type: ignore[misc]  # mypy cannot type a starred tuple of exception classes
-        raise fail(getattr(exc, "message", str(exc))) from None
+    except refusals as exc:
+        raise fail(getattr(exc, "message", str(exc)), FAILED) from None
+    except Exception as exc:
+        found = explain(exc)
+        if found is None:
+            raise
+        lines, code = found
+        for line in lines[:-1]:
+            err.print(tag("error", "red", line))
+        raise fail(lines[-1], code) from None

@@ -305,3 +305,9 @@ class ResumeLead(BaseModel):
     """Resume a paused lead now; planned times move by the time it was paused."""
 
     reason: str = Field("resumed", min_length=1, max_length=500)
+
+
+class SkipStep(BaseModel):
+    """Move a journey held on an error past the step that failed."""
+
+    reason: str = Field("skipped by an operator", min_length=1, max_length=500)

@@ -30,6 +30,7 @@ from nurture.roster.reps import RepDirectory
 from nurture.sales.service import WAITING
 from nurture.settings import Settings
 from nurture.store import Store
+from nurture.temporal.calls import RPC_TIMEOUT
 from nurture.web.pages import app_client
 
 __all__ = ["router"]
@@ -76,7 +77,7 @@ def _inbox_backlog(store: Store) -> tuple[int, datetime | None]:
 
 
 async def _count(client: Client, query: str) -> int:
-    return (await client.count_workflows(query)).count
+    return (await client.count_workflows(query, rpc_timeout=RPC_TIMEOUT)).count
 
 
 async def _refresh_temporal(client: Client, queues: list[str]) -> None:

@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         PauseLead,
         ReleaseTask,
         ResumeLead,
+        SkipStep,
         TouchResult,
     )
     from nurture.events import EngagementEvent, EventKind
@@ -42,6 +43,11 @@ with workflow.unsafe.imports_passed_through():
     from nurture.temporal.ids import touch_queue
 
 T = TypeVar("T")
+#: Engine faults hold the journey (timeline, LeadStage 'fault', log, metric) instead of failing
+#: the workflow task on every attempt.
+ENGINE_FAULT_PATCH = "2026-12-engine-fault"
+#: A handoff's SLA runs in the assigned owner's working hours, shown in the owner's zone.
+OWNER_HOURS_PATCH = "2026-12-handoff-owner-hours"
 #: Journeys started from this release on keep a journey log (milestones flushed at waits).
 JOURNEY_LOG_PATCH = "2026-12-journey-log"
 #: ... and write it with a local activity (earlier journey-log journeys used a regular one).
@@ -84,8 +90,14 @@ class LeadJourneyWorkflow:
         # Journeys recorded before A/B variants replay without them.
         journey.ab_variants = workflow.patched(PATCH_VARIANTS)
         while True:
-            self._apply_inbox()
-            command = engine.advance(journey, workflow.now())
+            if journey.fault is not None:  # held by a failed action: wait for the operator
+                await self._until_cleared()
+            try:
+                self._apply_inbox()
+                command = engine.advance(journey, workflow.now())
+            except Exception as exc:
+                await self._hold(exc)
+                continue
             self._publish()
             if isinstance(command, Finish):
                 milestones.finished(journey, workflow.now())
@@ -103,7 +115,7 @@ class LeadJourneyWorkflow:
                         heartbeat_timeout=SEND_HEARTBEAT_TIMEOUT,
                         retry_policy=SEND_RETRY,
                     )
-                    engine.on_touch_result(journey, result, workflow.now())
+                    await self._guard(engine.on_touch_result, journey, result, workflow.now())
                 case Wait(until=until, summary=summary):
                     if self._history_is_long():
                         await self._continue_as_new()
@@ -119,7 +131,13 @@ class LeadJourneyWorkflow:
                         start_to_close_timeout=timedelta(minutes=1),
                         retry_policy=SEND_RETRY,
                     )
-                    engine.on_assigned(journey, assignment, workflow.now())
+                    await self._guard(
+                        engine.on_assigned,
+                        journey,
+                        assignment,
+                        workflow.now(),
+                        request.purpose == "handoff" and workflow.patched(OWNER_HOURS_PATCH),
+                    )
                 case LoadCadence(name=name):
                     loaded = await workflow.execute_activity(
                         "load_cadence",
@@ -129,7 +147,8 @@ class LeadJourneyWorkflow:
                         retry_policy=SEND_RETRY,
                         start_to_close_timeout=timedelta(minutes=1),
                     )
-                    engine.on_cadence_loaded(
+                    await self._guard(
+                        engine.on_cadence_loaded,
                         journey,
                         loaded.cadence,
                         loaded.calendar,
@@ -243,17 +262,27 @@ class LeadJourneyWorkflow:
 
     @workflow.update
     def resume(self, action: ResumeLead) -> str:
-        """Resume a paused lead; its plan moves by the time it was paused."""
+        """Resume a paused lead (its plan moves by the time it was paused), or retry the step of
+        a journey held on an error."""
         return self._act(
             lambda now: (
-                engine.resume(self.lead_journey, now, action.reason)
+                engine.resume_any(self.lead_journey, now, action.reason)
                 or self.lead_journey.timeline[-1].text
             )
         )
 
     @resume.validator
     def _check_resume(self, action: ResumeLead) -> None:
-        engine.refuse_resume(self.lead_journey)
+        engine.refuse_resume_any(self.lead_journey)
+
+    @workflow.update
+    def skip_step(self, action: SkipStep) -> str:
+        """Move a journey held on an error past the step that failed."""
+        return self._act(lambda now: engine.skip_step(self.lead_journey, now, action.reason))
+
+    @skip_step.validator
+    def _check_skip(self, action: SkipStep) -> None:
+        engine.refuse_skip(self.lead_journey)
 
     # ------------------------------------------------------------ a newer cadence version
 
@@ -286,9 +315,57 @@ class LeadJourneyWorkflow:
             result = action(workflow.now())
         except ActionRefused as exc:  # the validator passed, so this is a race: refuse cleanly
             raise ApplicationError(str(exc), type="ActionRefused", non_retryable=True) from None
+        except Exception as exc:  # an engine bug: the action fails, the journey is held
+            if not self._record_fault(exc):
+                raise
+            self.woken = True
+            raise ApplicationError(
+                f"the journey failed on this action and is held: {exc}",
+                type="EngineFault",
+                non_retryable=True,
+            ) from None
         self.woken = True
         self._publish()
         return result
+
+    async def _guard(self, step: Callable[..., object], *args: Any) -> None:
+        """Run an engine callback; if it raises, hold the journey (the loop then carries on)."""
+        try:
+            step(*args)
+        except Exception as exc:
+            await self._hold(exc)
+
+    async def _hold(self, error: Exception) -> None:
+        """The engine raised: without the patch (old histories) fail the task as before; with it,
+        record the fault, show it (LeadStage 'fault'), alert, and wait for an operator."""
+        if not self._record_fault(error):
+            raise error
+        await self._until_cleared()
+
+    async def _until_cleared(self) -> None:
+        """Wait until an operator resumes or skips the failed step."""
+        journey = self.lead_journey
+        await workflow.wait_condition(lambda: journey.fault is None)
+        self.woken = False
+
+    def _record_fault(self, error: Exception) -> bool:
+        """Record an engine fault (timeline, LeadStage 'fault', log, metric); False for old
+        histories, which failed the task instead."""
+        if not workflow.patched(ENGINE_FAULT_PATCH):
+            return False
+        journey = self.lead_journey
+        fault = engine.hold(journey, error, workflow.now())
+        workflow.logger.error(
+            "journey %s held on an engine fault at step %s: %s",
+            workflow.info().workflow_id,
+            fault.step,
+            fault.error,
+        )
+        workflow.metric_meter().create_counter(
+            "nurture_engine_faults", "Journeys held because the engine raised"
+        ).add(1)
+        self._publish()
+        return True
 
     async def _sleep(self, delay: timedelta | None, summary: str) -> None:
         with contextlib.suppress(asyncio.TimeoutError):

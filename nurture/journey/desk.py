@@ -37,6 +37,9 @@ from nurture.journey.timeline import (
 )
 from nurture.journey.timing import (
     after,
+    after_in_hours,
+    owner_text,
+    rep_calendar,
     wait,
     within_rep_hours,
 )
@@ -51,14 +54,25 @@ from nurture.journey.transitions import (
 )
 
 
-def on_assigned(journey: Journey, assignment: Assignment, now: datetime) -> None:
-    """Record who got the handoff or call task an ``Assign`` asked for."""
+def on_assigned(
+    journey: Journey, assignment: Assignment, now: datetime, owner_hours: bool = False
+) -> None:
+    """Record who got the handoff or call task an ``Assign`` asked for.
+
+    ``owner_hours``: the handoff SLA runs in the assigned owner's working hours (the rep's, which
+    default to their team's) and is shown in the owner's zone; without hours, the lead's
+    business hours as before.
+    """
     h = journey.handoff
     if journey.phase is Phase.handoff and h is not None and h.assigning:
         h.assigning = False
         before, h.owner = h.owner, assignment.rep or h.owner
         h.manager = assignment.manager
         owner = h.owner or f"team {h.team}"
+        hours = rep_calendar(assignment) if owner_hours else None
+        if hours is not None and h.due is not None:
+            h.due = after_in_hours(hours, h.sla, h.promoted_at if not h.escalations else now)
+            h.owner_timezone = hours.timezone
         if h.escalations:
             text = (
                 f"SLA escalated to manager {h.manager or '(none)'}; "
@@ -66,7 +80,12 @@ def on_assigned(journey: Journey, assignment: Assignment, now: datetime) -> None
             )
         else:
             text = f"Handed to {owner} ({h.team}); accept or decline by"
-            text += f" {local_text(journey, h.due)}" if h.due else " (no SLA)"
+            if h.due is None:
+                text += " (no SLA)"
+            elif hours is not None:
+                text += f" {owner_text(hours, h.due)} (the owner's working hours)"
+            else:
+                text += f" {local_text(journey, h.due)}"
         log(journey, now, "handoff", text)
         kind = "handoff_escalated" if h.escalations else "handoff_assigned"
         milestones.emit(journey, now, kind, rep=h.owner, reason=h.team)

@@ -11,7 +11,9 @@ randomness, no I/O):
 - the people's actions, each with its ``refuse_*`` check for the workflow's update validators:
   the call desk (``claim_task``, ``release_task``, ``complete_task``), sales (``accept_handoff``,
   ``decline_handoff``, ``close_opportunity``), ``pause`` / ``resume`` and ``migrate`` (a move to a
-  newer cadence version, applied at the next wait).
+  newer cadence version, applied at the next wait);
+- ``hold(journey, error, now)`` when any of these raised (a bug): the journey waits for an
+  operator's ``resume_any`` (retry) or ``skip_step``.
 
 The rules live in the modules beside this one, one concern each.
 """
@@ -26,6 +28,14 @@ from nurture.journey.desk import (
     task_view,
 )
 from nurture.journey.engagement import on_event
+from nurture.journey.fault import (
+    FAULT_STAGE,
+    hold,
+    refuse_resume_any,
+    refuse_skip,
+    resume_any,
+    skip_step,
+)
 from nurture.journey.migrate import migrate, refuse_migrate
 from nurture.journey.pause import pause, refuse_pause, refuse_resume, resume
 from nurture.journey.sales import (
@@ -38,6 +48,7 @@ from nurture.journey.sales import (
 from nurture.journey.steps import advance, on_cadence_loaded, on_touch_result, start
 
 __all__ = [
+    "FAULT_STAGE",
     "ActionRefused",
     "EngineError",
     "accept_handoff",
@@ -47,6 +58,7 @@ __all__ = [
     "complete_task",
     "decline_handoff",
     "handoff_view",
+    "hold",
     "migrate",
     "on_assigned",
     "on_cadence_loaded",
@@ -57,9 +69,13 @@ __all__ = [
     "refuse_migrate",
     "refuse_pause",
     "refuse_resume",
+    "refuse_resume_any",
+    "refuse_skip",
     "refuse_task_action",
     "release_task",
     "resume",
+    "resume_any",
+    "skip_step",
     "start",
     "task_view",
 ]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from nurture.cadence.sales import DEFAULT_SALES, DeclineReason, Recycle
 from nurture.cadence.steps import Outcome
@@ -171,6 +172,13 @@ def close_opportunity(journey: Journey, action: CloseOpportunity, now: datetime)
     return view
 
 
+def _sla_text(j: Journey, due: datetime, zone: str | None) -> str:
+    """The SLA deadline in the owner's zone when known, else the lead's."""
+    if zone is None:
+        return local_text(j, due)
+    return f"{due.astimezone(ZoneInfo(zone)):%a %d %b %H:%M} {zone}"
+
+
 def _breached(j: Journey, now: datetime) -> None:
     h = j.handoff
     assert h is not None
@@ -225,9 +233,12 @@ def check_handoff(j: Journey, now: datetime) -> Command | None:
             log(j, now, "handoff", "SLA breached again; escalations used up, waiting for sales")
             h.due = None
         owner = h.owner or f"team {h.team}"
-        sla = f" · SLA until {local_text(j, h.due)}" if h.due else ""
-        return Wait(until=h.due, summary=f"Waiting for {owner} to accept or decline{sla}")
+        sla = f" · SLA until {_sla_text(j, h.due, h.owner_timezone)}" if h.due else ""
+        summary = f"Waiting for {owner} to accept or decline{sla}"
+        j.wake_reason = f"handoff to {owner} ({h.team}): accept or decline{sla}"
+        return Wait(until=h.due, summary=summary)
     if h.status in (HandoffStatus.accepted, HandoffStatus.opportunity):
+        j.wake_reason = f"with {h.owner}: waiting for the opportunity outcome"
         return Wait(until=None, summary=f"With {h.owner}: waiting for the opportunity outcome")
     j.phase = Phase.done
     return None

@@ -141,6 +141,7 @@ class Handoff(BaseModel):
     escalations: int = 0
     assigning: bool = Field(True, description="An owner is being picked and notified")
     decline_reason: str | None = None
+    owner_timezone: str | None = Field(None, description="SLA shown in the owner's zone")
     decline_text: str = ""
     outcome_reason: str = ""
     sla_breached: bool = Field(False, description="The SLA passed unanswered (journey log)")
@@ -161,6 +162,15 @@ class UnknownTouch(BaseModel):
     channel: Channel
     summary: str
     step: str
+
+
+class Fault(BaseModel):
+    """The engine failed on this journey: it is held until an operator resumes or skips."""
+
+    at: AwareDatetime
+    error: str = Field(description="The error's type and message (no lead data)")
+    step: str | None = Field(None, description="The step the journey was at")
+    retries: int = Field(0, description="How often an operator resumed it before")
 
 
 class TouchMark(BaseModel):
@@ -200,6 +210,7 @@ class Journey(BaseModel):
     handoffs: int = 0
     recycle_to: str | None = Field(None, description="Cadence to load after the cool-down")
     paused: Pause | None = None
+    fault: Fault | None = Field(None, description="Held on an engine fault (LeadStage 'fault')")
     quiet_until: AwareDatetime | None = None
     outcome: Outcome | None = None
     stopped: dict[Channel, str] = Field(default_factory=dict)

@@ -108,6 +108,28 @@ def wait(j: Journey, now: datetime, until: datetime, what: str, step: str | None
     log(j, now, "wait", j.wake_reason, step)
 
 
+def rep_calendar(assignment: Assignment) -> BusinessCalendar | None:
+    """The assigned person's working hours as a calendar (None without hours)."""
+    if not (assignment.timezone and assignment.hours):
+        return None
+    zone = zone_from_rules(assignment.timezone, assignment.zone_rules)
+    return BusinessCalendar(assignment.timezone, parse_hours(assignment.hours), zone=zone)
+
+
+def after_in_hours(calendar: BusinessCalendar, delay: Delay, start: datetime) -> datetime:
+    """The moment a delay started at ``start`` ends, in someone's working hours."""
+    if delay.business_days is not None:
+        return calendar.add_business_days(start, delay.business_days, delay.at)
+    if delay.business_hours is not None:
+        return calendar.add_business_hours(start, delay.business_hours)
+    return start + delay.calendar_part()
+
+
+def owner_text(calendar: BusinessCalendar, at: datetime) -> str:
+    """A time in the owner's zone, e.g. 'Tue 03 Mar 10:00 America/New_York'."""
+    return f"{calendar.local(at):%a %d %b %H:%M} {calendar.timezone}"
+
+
 def within_rep_hours(j: Journey, due: datetime, assignment: Assignment) -> datetime:
     """The first moment at or after ``due`` inside both the rep's hours and the lead's."""
     assert assignment.timezone and assignment.hours

@@ -54,11 +54,25 @@ def lead_resume(
     lead_id: str,
     reason: Annotated[str, typer.Option(help="Why")] = "resumed",
 ) -> None:
-    """Resume a paused lead; its planned touches move by the time it was paused."""
+    """Resume a paused lead, or retry the failed step of a journey held on an error."""
     from nurture.contracts import ResumeLead
     from nurture.leads.pauses import resume_lead
 
     text = run_with_client(lambda client: resume_lead(client, lead_id, ResumeLead(reason=reason)))
+    console.print(f"{lead_id}: {text}", highlight=False)
+
+
+def lead_skip_step(
+    lead_id: str,
+    reason: Annotated[str, typer.Option(help="Why")] = "skipped by an operator",
+) -> None:
+    """Move a journey held on an error (LeadStage 'fault') past the step that failed."""
+    from nurture.contracts import SkipStep
+    from nurture.temporal.calls import update
+
+    text: str = run_with_client(
+        lambda client: update(client, lead_id, "skip_step", SkipStep(reason=reason), str)
+    )
     console.print(f"{lead_id}: {text}", highlight=False)
 
 
@@ -129,5 +143,6 @@ def register(lead_app: typer.Typer, cadence_app: typer.Typer) -> None:
     """Add the pause and resume commands to ``nurture lead`` and ``nurture cadence``."""
     lead_app.command("pause")(lead_pause)
     lead_app.command("resume")(lead_resume)
+    lead_app.command("skip-step")(lead_skip_step)
     cadence_app.command("pause")(cadence_pause)
     cadence_app.command("resume")(cadence_resume)

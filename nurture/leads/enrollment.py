@@ -23,6 +23,7 @@ from nurture.journey.state import Journey, JourneyInput
 from nurture.lead import Lead, PostalAddress
 from nurture.leads.csvrows import read_rows
 from nurture.temporal import visibility
+from nurture.temporal.calls import RPC_TIMEOUT
 from nurture.temporal.ids import JOURNEY_WORKFLOW, workflow_id
 
 LEAD_COLUMNS = {name for name in Lead.model_fields if name not in ("address", "fields")}
@@ -183,6 +184,7 @@ async def enroll(
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
             search_attributes=visibility.typed(visibility.journey_values(journey)),
             static_summary=f"Lead {lead.id} · {cadence.name} v{cadence.version}",
+            rpc_timeout=RPC_TIMEOUT,
         )
     except WorkflowAlreadyStartedError:
         return False

@@ -16,7 +16,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from nurture.contracts import PauseLead, ResumeLead
-from nurture.temporal.calls import LeadError, rpc_error, update
+from nurture.temporal.calls import RPC_TIMEOUT, LeadError, rpc_error, update
 from nurture.temporal.ids import lead_id_of
 
 #: Updates in flight at once for a whole cadence.
@@ -61,7 +61,10 @@ class BatchReport:
 async def cadence_leads(client: Client, name: str) -> list[str]:
     """The ids of every running lead on cadence ``name`` (visibility)."""
     try:
-        return [lead_id_of(e.id) async for e in client.list_workflows(cadence_query(name))]
+        return [
+            lead_id_of(e.id)
+            async for e in client.list_workflows(cadence_query(name), rpc_timeout=RPC_TIMEOUT)
+        ]
     except RPCError as exc:
         raise rpc_error(exc, f"list the leads on cadence {name}") from None
 

@@ -12,7 +12,7 @@ from nurture.calendar import DailyWindow
 from nurture.events import Channel
 from nurture.roster.file import ROSTER_FILE, read_roster
 from nurture.roster.hours import parse_hours
-from nurture.yamlfiles import parse_model
+from nurture.yamlfiles import parse_model, read_file
 
 COSTS_FILE = "_costs.yaml"
 
@@ -60,7 +60,7 @@ def load_costs(path: Path) -> Costs:
     """Read a costs file (located errors on a bad one); defaults when it does not exist."""
     if not path.exists():
         return Costs()
-    return parse_model(path.read_text(encoding="utf-8"), str(path), Costs, "a costs file")
+    return parse_model(read_file(path), str(path), Costs, "a costs file")
 
 
 def _minutes(window: DailyWindow) -> float:

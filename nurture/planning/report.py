@@ -3,12 +3,12 @@ its capacity, deferrals, sales-ready leads per team, cost; and the summary."""
 
 from __future__ import annotations
 
-import csv
 import io
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from nurture.csvfiles import write_rows
 from nurture.events import Channel
 from nurture.planning.forecast import Plan, Tally
 
@@ -171,33 +171,31 @@ def _weeks(days: list[Period]) -> list[Period]:
 def to_csv(report: Report, periods: list[Period], kind: str) -> str:
     """Rows of days or weeks as CSV: one column per channel, queue and team."""
     out = io.StringIO()
-    writer = csv.writer(out)
     queues, teams = report.queues, report.teams
-    writer.writerow(
+    header = [
+        kind,
+        *[f"touches_{c}" for c in CHANNELS],
+        *[f"call_tasks_{q}" for q in queues],
+        *[f"desk_minutes_{q}" for q in queues],
+        *[f"capacity_minutes_{q}" for q in queues],
+        "over_capacity",
+        "governor_deferrals",
+        *[f"sales_ready_{t}" for t in teams],
+        f"cost_{report.summary.currency}",
+    ]
+    rows = [
         [
-            kind,
-            *[f"touches_{c}" for c in CHANNELS],
-            *[f"call_tasks_{q}" for q in queues],
-            *[f"desk_minutes_{q}" for q in queues],
-            *[f"capacity_minutes_{q}" for q in queues],
-            "over_capacity",
-            "governor_deferrals",
-            *[f"sales_ready_{t}" for t in teams],
-            f"cost_{report.summary.currency}",
+            p.start.isoformat(),
+            *[p.touches[c] for c in CHANNELS],
+            *[p.call_tasks[q] for q in queues],
+            *[round(p.call_minutes[q]) for q in queues],
+            *[round(p.capacity[q]) for q in queues],
+            " ".join(p.over) if kind == "day" else p.days_over,
+            sum(p.deferrals.values()),
+            *[p.sales_ready[t] for t in teams],
+            f"{p.cost:.2f}",
         ]
-    )
-    for p in periods:
-        writer.writerow(
-            [
-                p.start.isoformat(),
-                *[p.touches[c] for c in CHANNELS],
-                *[p.call_tasks[q] for q in queues],
-                *[round(p.call_minutes[q]) for q in queues],
-                *[round(p.capacity[q]) for q in queues],
-                " ".join(p.over) if kind == "day" else p.days_over,
-                sum(p.deferrals.values()),
-                *[p.sales_ready[t] for t in teams],
-                f"{p.cost:.2f}",
-            ]
-        )
+        for p in periods
+    ]
+    write_rows(out, header, rows)  # formula-safe: names from files never run in a spreadsheet
     return out.getvalue()

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from nurture.contracts import Touch
 from nurture.events import Channel, EngagementEvent, EventKind
-from nurture.yamlfiles import parse_model
+from nurture.yamlfiles import parse_model, read_file
 
 RESPONSE_FILE = "_response.yaml"
 
@@ -108,9 +108,7 @@ DEFAULT_DELAYS = {
 
 def load_response(path: Path) -> ResponseModel:
     """Read a response model file (located errors on a bad one)."""
-    return parse_model(
-        path.read_text(encoding="utf-8"), str(path), ResponseModel, "a response file"
-    )
+    return parse_model(read_file(path), str(path), ResponseModel, "a response file")
 
 
 @dataclass

@@ -32,7 +32,7 @@ from nurture.journey.state import Journey, JourneyEntry
 from nurture.lead import Lead
 from nurture.spans import span_words
 from nurture.temporal import visibility
-from nurture.temporal.calls import JourneyEnded, LeadError, query, rpc_error, update
+from nurture.temporal.calls import RPC_TIMEOUT, JourneyEnded, LeadError, query, rpc_error, update
 from nurture.temporal.ids import lead_id_of
 
 __all__ = [
@@ -147,7 +147,7 @@ class HandoffService:
         executions: list[WorkflowExecution] = []
         try:
             async for execution in self.client.list_workflows(
-                waiting_query(owner), limit=self.max_rows + 1
+                waiting_query(owner), limit=self.max_rows + 1, rpc_timeout=RPC_TIMEOUT
             ):
                 executions.append(execution)
         except RPCError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import socket
 import subprocess
@@ -16,18 +17,32 @@ from nurture.settings import Settings
 from nurture.temporal import visibility
 from nurture.temporal.codec import data_converter
 
+#: How long connecting to Temporal may take before it counts as unreachable.
+CONNECT_TIMEOUT = 20.0
+
 
 async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
     """A client that speaks pydantic models and encrypts every payload, to any cluster (TLS and
-    API key per settings); ``runtime``: the worker's, with its metrics (temporal/telemetry.py)."""
-    return await Client.connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
-        data_converter=data_converter(settings),
-        tls=tls_config(settings),
-        api_key=settings.secret("temporal_api_key"),
-        runtime=runtime,
-    )
+    API key per settings); ``runtime``: the worker's, with its metrics (temporal/telemetry.py).
+
+    Raises ``RuntimeError`` when Temporal does not answer within ``CONNECT_TIMEOUT`` seconds.
+    """
+    try:
+        return await asyncio.wait_for(
+            Client.connect(
+                settings.temporal_address,
+                namespace=settings.temporal_namespace,
+                data_converter=data_converter(settings),
+                tls=tls_config(settings),
+                api_key=settings.secret("temporal_api_key"),
+                runtime=runtime,
+            ),
+            CONNECT_TIMEOUT,
+        )
+    except TimeoutError:
+        raise RuntimeError(
+            f"Failed client connect: no answer within {CONNECT_TIMEOUT:.0f} s"
+        ) from None
 
 
 def tls_config(settings: Settings) -> TLSConfig | bool:

@@ -18,6 +18,7 @@ from temporalio.api.operatorservice.v1 import (
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
 
+from nurture.temporal.calls import RPC_TIMEOUT
 from nurture.temporal.visibility import ALL_KEYS
 
 __all__ = ["MissingSearchAttributes", "SetupReport", "check_search_attributes", "setup"]
@@ -45,7 +46,7 @@ def _type_name(value: int) -> str:
 
 async def _registered(client: Client) -> dict[str, int]:
     answer = await client.operator_service.list_search_attributes(
-        ListSearchAttributesRequest(namespace=client.namespace)
+        ListSearchAttributesRequest(namespace=client.namespace), timeout=RPC_TIMEOUT
     )
     return {**answer.system_attributes, **answer.custom_attributes}
 
@@ -78,7 +79,8 @@ async def setup(client: Client) -> SetupReport:
             AddSearchAttributesRequest(
                 namespace=client.namespace,
                 search_attributes={key.name: _wire_type(key) for key in missing},  # type: ignore[misc]  # proto map of enum values
-            )
+            ),
+            timeout=RPC_TIMEOUT,
         )
         report.added = [key.name for key in missing]
     return report

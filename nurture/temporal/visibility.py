@@ -47,7 +47,7 @@ def journey_values(journey: Any) -> dict[SearchAttributeKey[Any], Any]:
     """The search attribute values of a journey (``None`` = unset)."""
     task = journey.call_task
     return {
-        LEAD_STAGE: journey.stage.value,
+        LEAD_STAGE: "fault" if getattr(journey, "fault", None) else journey.stage.value,
         LEAD_SCORE: journey.score,
         CADENCE: journey.cadence.name,
         CADENCE_VERSION: journey.cadence.version,
