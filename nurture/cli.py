@@ -439,8 +439,8 @@ def web(
         from nurture.logs import configure_logging
 
         configure_logging(settings)
+    from nurture import listeners
     from nurture.app import create_app
-    from nurture.web import listeners
 
     web_servers = listeners.servers(
         create_app(settings),
@@ -492,11 +492,11 @@ STOP_TIMEOUT = 30.0
 
 
 async def _run_all(settings: Settings, demo: Path | None) -> None:
+    from nurture import listeners
     from nurture.app import create_app
     from nurture.leads import demo as demo_tour
     from nurture.temporal.client import connect
     from nurture.temporal.setup import check_search_attributes
-    from nurture.web import listeners
     from worker import build_worker
 
     client = await connect(settings)

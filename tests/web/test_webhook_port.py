@@ -16,12 +16,12 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from nurture import listeners
 from nurture.app import create_app
 from nurture.inbox.store import Inbox
 from nurture.settings import Settings
 from nurture.store import Store
 from nurture.temporal.telemetry import free_loopback_port
-from nurture.web import listeners
 from tests.inbox.test_webhooks import closed_port, form_event
 from tests.web.test_every_route import OPEN, all_routes
 
