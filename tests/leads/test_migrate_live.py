@@ -190,3 +190,5 @@ async def test_forty_leads_move_to_v2_at_their_next_wait(
     assert any("Moved from moving v1 (at wait-a) to v2" in e.text for e in moved_state.timeline)
     for lead in ids["d"]:
         assert (await state(dev_env, lead)).cadence.version == 1
+    for lead in ids["d"]:  # with sales, waiting for hours: stop them with their worker
+        await journey_handle(dev_env.client, lead).terminate("test over")
