@@ -8,67 +8,37 @@ The SQL each figure rests on is in README.md ("Reports").
 from __future__ import annotations
 
 import math
-import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 
+from nurture.journeylog.basics import (
+    CONNECTS,
+    DISPOSITION_CONNECTS,
+    REPLIES,
+    Filters,
+    Report,
+    lead_group,
+    log_where,
+    median_days,
+    pct,
+    ratio,
+    reached,
+    summaries,
+)
 from nurture.journeylog.costs import Costs, conversation_price, per_channel
 from nurture.journeylog.store import JourneyLogRow
 from nurture.journeylog.summary import FUNNEL, JourneyLeadRow
+from nurture.journeylog.teams import desk, sales
 from nurture.store import Store
 
 __all__ = ["GROUPS", "KINDS", "Filters", "Report", "build", "z_test"]
 
 KINDS = ("funnel", "steps", "channels", "desk", "sales", "money", "win-loss")
 GROUPS = ("step", "channel", "variant", "rep", "week", "cadence", "version", "segment", "source")
-#: Call outcomes where a person answered.
-CONNECTS = frozenset(
-    {
-        "call.connected",
-        "call.meeting_booked",
-        "call.qualified",
-        "call.not_interested",
-        "call.call_back_later",
-    }
-)
-DISPOSITION_CONNECTS = frozenset(
-    {"connected", "meeting_booked", "qualified", "not_interested", "call_back_later"}
-)
-REPLIES = frozenset({"email.reply", "sms.reply"})
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Which journeys a report covers, and how it is grouped."""
-
-    cadence: str | None = None
-    version: int | None = None
-    segment: str | None = None
-    start: datetime | None = None
-    end: datetime | None = None
-    group_by: str | None = None
-    confidence: float = 0.95
-
-
-@dataclass
-class Report:
-    """A table of figures with the meaning of each column."""
-
-    kind: str
-    title: str
-    columns: list[str]
-    rows: list[list[Any]] = field(default_factory=list)
-    explain: dict[str, str] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-
-    def as_dicts(self) -> list[dict[str, Any]]:
-        """Each row as ``{column: value}``."""
-        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
 
 
 def build(kind: str, store: Store, filters: Filters, costs: Costs | None = None) -> Report:
@@ -87,106 +57,14 @@ def build(kind: str, store: Store, filters: Filters, costs: Costs | None = None)
     return builders[kind]()
 
 
-# ---------------------------------------------------------------- helpers
-
-
-def _log_where(query: Any, f: Filters) -> Any:
-    t = JourneyLogRow
-    if f.cadence:
-        query = query.where(t.cadence == f.cadence)
-    if f.version is not None:
-        query = query.where(t.version == f.version)
-    if f.segment:
-        query = query.where(t.segment == f.segment)
-    if f.start:
-        query = query.where(t.at >= f.start)
-    if f.end:
-        query = query.where(t.at < f.end)
-    return query
-
-
-def _lead_where(query: Select[Any], f: Filters) -> Select[Any]:
-    t = JourneyLeadRow
-    if f.cadence:
-        query = query.where(t.cadence == f.cadence)
-    if f.version is not None:
-        query = query.where(t.version == f.version)
-    if f.segment:
-        query = query.where(t.segment == f.segment)
-    if f.start:
-        query = query.where(t.enrolled_at >= f.start)
-    if f.end:
-        query = query.where(t.enrolled_at < f.end)
-    return query
-
-
-def _leads(store: Store, f: Filters) -> list[Any]:
-    """The leads' summary rows (plain rows, attribute access: far cheaper than ORM objects)."""
-    columns = JourneyLeadRow.__table__.columns
-    with store.session() as session:
-        return list(session.execute(_lead_where(select(*columns), f)))
-
-
-def _week(at: datetime | None) -> str:
-    if at is None:
-        return "—"
-    monday = at.date() - timedelta(days=at.weekday())
-    return monday.isoformat()
-
-
-def _lead_group(lead: Any, group: str | None) -> str:
-    if group in (None, "step", "channel", "variant", "rep"):
-        return "all"
-    if group == "week":
-        return _week(lead.enrolled_at)
-    return str(getattr(lead, group)) or "—"
-
-
-def _pct(part: float, whole: float) -> float | None:
-    return round(100 * part / whole, 1) if whole else None
-
-
-def _ratio(amount: float, count: float) -> float | None:
-    return round(amount / count, 2) if count else None
-
-
-def _median_days(spans: list[timedelta]) -> float | None:
-    if not spans:
-        return None
-    return round(statistics.median(s.total_seconds() for s in spans) / 86400, 2)
-
-
-def _median_hours(spans: list[timedelta]) -> float | None:
-    if not spans:
-        return None
-    return round(statistics.median(s.total_seconds() for s in spans) / 3600, 2)
-
-
-def reached(lead: Any) -> dict[str, datetime | None]:
-    """When the lead reached each funnel stage; a later stage implies the earlier ones (a lead
-    promoted by a meeting was engaged, whether or not a separate event said so)."""
-    times: dict[str, datetime | None] = {
-        stage: getattr(lead, f"{stage}_at") for stage in FUNNEL if stage != "won"
-    }
-    times["won"] = lead.won_at
-    if times["enrolled"] is None:  # a journey from before the log: it was enrolled
-        times["enrolled"] = min((t for t in times.values() if t), default=None)
-    later: datetime | None = None
-    for stage in reversed(FUNNEL):
-        if times[stage] is None and later is not None:
-            times[stage] = later
-        later = times[stage] or later
-    return times
-
-
 # ---------------------------------------------------------------- funnel
 
 
 def funnel(store: Store, f: Filters) -> Report:
     """Enrolled → touched → engaged → sales-ready → accepted → opportunity → won."""
     groups: dict[str, list[dict[str, datetime | None]]] = defaultdict(list)
-    for lead in _leads(store, f):
-        groups[_lead_group(lead, f.group_by)].append(reached(lead))
+    for lead in summaries(store, f):
+        groups[lead_group(lead, f.group_by)].append(reached(lead))
     report = Report(
         "funnel",
         "Funnel",
@@ -215,9 +93,9 @@ def funnel(store: Store, f: Filters) -> Report:
                     group,
                     stage.replace("_", "-"),
                     count,
-                    _pct(count, before) if previous else None,
-                    _pct(count, enrolled),
-                    _median_days(spans) if previous else None,
+                    pct(count, before) if previous else None,
+                    pct(count, enrolled),
+                    median_days(spans) if previous else None,
                 ]
             )
             previous = stage
@@ -252,7 +130,7 @@ def _attribution(
         .order_by(t.lead_id, t.at, t.id)
     )
     with store.session() as session:
-        rows = session.execute(_log_where(query, f)).all()
+        rows = session.execute(log_where(query, f)).all()
     paths: dict[str, list[Any]] = defaultdict(list)
     for row in rows:
         paths[row.lead_id].append(row)
@@ -283,7 +161,7 @@ def steps(store: Store, f: Filters, default: str = "step", kind: str = "steps") 
         .group_by(t.step, t.channel, t.variant, t.kind, t.reason)
     )
     with store.session() as session:
-        counted = session.execute(_log_where(query, f)).all()
+        counted = session.execute(log_where(query, f)).all()
 
     def key(row: Any) -> str:
         if group == "channel":
@@ -340,7 +218,7 @@ def steps(store: Store, f: Filters, default: str = "step", kind: str = "steps") 
                 *(c[n] for n in names),
                 last[k],
                 round(position.get(k, 0.0), 2),
-                _pct(hits, c["sent"]),
+                pct(hits, c["sent"]),
             ]
         )
     if group == "variant":
@@ -369,185 +247,6 @@ def _variant_tests(report: Report, figures: dict[str, Counter[str]], confidence:
         )
 
 
-# ---------------------------------------------------------------- the desk
-
-
-def desk(store: Store, f: Filters) -> Report:
-    """Call tasks per rep: created, worked, overdue, connects, meetings, time to first attempt."""
-    t = JourneyLogRow
-    query = (
-        select(t.kind, t.rep, t.reason, t.touch_id, t.at)
-        .where(
-            t.kind.in_(
-                ("task_created", "task_assigned", "task_claimed", "task_completed", "task_overdue")
-            )
-        )
-        .order_by(t.at, t.id)
-    )
-    with store.session() as session:
-        rows = session.execute(_log_where(query, f)).all()
-    owner: dict[str, str] = {}
-    created: dict[str, datetime] = {}
-    first: dict[str, tuple[str, timedelta]] = {}
-    per: dict[str, Counter[str]] = defaultdict(Counter)
-    for row in rows:
-        task = row.touch_id or ""
-        if row.kind == "task_created":
-            created[task] = row.at
-            owner[task] = row.rep or f"queue {row.reason or '—'}"
-            per[owner[task]]["created"] += 1
-        elif row.kind in ("task_assigned", "task_claimed") and row.rep:
-            owner[task] = row.rep
-        elif row.kind == "task_overdue":
-            per[row.rep or owner.get(task, "—")]["overdue"] += 1
-        elif row.kind == "task_completed":
-            rep = row.rep or "—"
-            per[rep]["worked"] += 1
-            per[rep]["connects"] += row.reason in DISPOSITION_CONNECTS
-            per[rep]["meetings"] += row.reason == "meeting_booked"
-            if task in created and task not in first:
-                first[task] = (rep, row.at - created[task])
-    spans: dict[str, list[timedelta]] = defaultdict(list)
-    for rep, span in first.values():
-        spans[rep].append(span)
-    report = Report(
-        "desk",
-        "The call desk by rep",
-        [
-            "rep",
-            "tasks created",
-            "worked",
-            "overdue",
-            "connects",
-            "connect %",
-            "meetings",
-            "hours to first attempt",
-        ],
-        explain={
-            "tasks created": "call tasks created for the rep (the lead's owner) or the queue",
-            "worked": "tasks the rep completed with a disposition",
-            "overdue": "tasks that passed their due time while the rep held them",
-            "connects": "completed calls where a person answered",
-            "connect %": "connects / worked",
-            "meetings": "calls that booked a meeting",
-            "hours to first attempt": "median time from task created to its first completion",
-        },
-    )
-    for rep in sorted(per):
-        c = per[rep]
-        report.rows.append(
-            [
-                rep,
-                c["created"],
-                c["worked"],
-                c["overdue"],
-                c["connects"],
-                _pct(c["connects"], c["worked"]),
-                c["meetings"],
-                _median_hours(spans[rep]),
-            ]
-        )
-    return report
-
-
-# ---------------------------------------------------------------- sales
-
-
-def sales(store: Store, f: Filters) -> Report:
-    """Handoffs per rep, the SLA, time to accept, declines by reason, recycled then won over."""
-    t = JourneyLogRow
-    kinds = (
-        "handoff_assigned",
-        "handoff_escalated",
-        "handoff_accepted",
-        "handoff_declined",
-        "sla_met",
-        "sla_breached",
-    )
-    query = (
-        select(t.lead_id, t.kind, t.rep, t.reason, t.at)
-        .where(t.kind.in_(kinds))
-        .order_by(t.lead_id, t.at, t.id)
-    )
-    with store.session() as session:
-        rows = session.execute(_log_where(query, f)).all()
-    per: dict[str, Counter[str]] = defaultdict(Counter)
-    to_accept: dict[str, list[timedelta]] = defaultdict(list)
-    declines: Counter[str] = Counter()
-    handed: dict[str, datetime] = {}
-    for row in rows:
-        rep = row.rep or "—"
-        if row.kind == "handoff_assigned":
-            per[rep]["handoffs"] += 1
-            handed[row.lead_id] = row.at
-        elif row.kind == "handoff_escalated":
-            per[rep]["handoffs"] += 1
-            per[rep]["escalated to"] += 1
-        elif row.kind == "handoff_accepted":
-            per[rep]["accepted"] += 1
-            if row.lead_id in handed:
-                to_accept[rep].append(row.at - handed.pop(row.lead_id))
-        elif row.kind == "handoff_declined":
-            per[rep]["declined"] += 1
-            declines[row.reason or "—"] += 1
-            handed.pop(row.lead_id, None)
-        elif row.kind == "sla_met":
-            per[rep]["SLA met"] += 1
-        elif row.kind == "sla_breached":
-            per[rep]["SLA breached"] += 1
-    report = Report(
-        "sales",
-        "Sales handoffs by rep",
-        [
-            "rep",
-            "handoffs",
-            "escalated to",
-            "accepted",
-            "declined",
-            "SLA met",
-            "SLA breached",
-            "hours to accept",
-        ],
-        explain={
-            "handoffs": "sales-ready leads assigned to the rep (first owner or after escalation)",
-            "escalated to": "handoffs the rep received because another missed the SLA",
-            "accepted": "handoffs the rep accepted",
-            "declined": "handoffs the rep declined (reasons below)",
-            "SLA met": "accepted or declined inside the SLA",
-            "SLA breached": "the SLA ran out while the handoff was the rep's",
-            "hours to accept": "median time from the handoff's assignment to its acceptance",
-        },
-    )
-    for rep in sorted(per):
-        c = per[rep]
-        report.rows.append(
-            [
-                rep,
-                c["handoffs"],
-                c["escalated to"],
-                c["accepted"],
-                c["declined"],
-                c["SLA met"],
-                c["SLA breached"],
-                _median_hours(to_accept[rep]),
-            ]
-        )
-    for reason, count in declines.most_common():
-        report.notes.append(f"declined — {reason}: {count}")
-    leads = _leads(store, f)
-    recycled = [lead for lead in leads if lead.recycled_at]
-    won_over = [
-        lead
-        for lead in recycled
-        if (lead.opportunity_at or lead.won_at)
-        and (lead.opportunity_at or lead.won_at) > lead.recycled_at
-    ]
-    report.notes.append(
-        f"recycled leads that later became an opportunity: {len(won_over)} of {len(recycled)}"
-    )
-    return report
-
-
 # ---------------------------------------------------------------- money
 
 
@@ -560,7 +259,7 @@ def _connects(store: Store, f: Filters) -> Counter[str]:
         .group_by(t.lead_id)
     )
     with store.session() as session:
-        return Counter({row.lead_id: row.n for row in session.execute(_log_where(query, f))})
+        return Counter({row.lead_id: row.n for row in session.execute(log_where(query, f))})
 
 
 def lead_cost(lead: Any, costs: Costs, connects: int = 0) -> dict[str, float]:
@@ -578,13 +277,13 @@ def lead_cost(lead: Any, costs: Costs, connects: int = 0) -> dict[str, float]:
 
 def money(store: Store, f: Filters, costs: Costs) -> Report:
     """Cost per touch, sales-ready lead, accepted lead, opportunity and won deal."""
-    leads = _leads(store, f)
+    leads = summaries(store, f)
     connects = _connects(store, Filters(cadence=f.cadence, version=f.version, segment=f.segment))
     if f.group_by == "channel":
         return _money_by_channel(leads, costs, connects)
     groups: dict[str, list[Any]] = defaultdict(list)
     for lead in leads:
-        groups[_lead_group(lead, f.group_by or "cadence")].append(lead)
+        groups[lead_group(lead, f.group_by or "cadence")].append(lead)
     report = Report(
         "money",
         "Cost per result",
@@ -631,15 +330,15 @@ def money(store: Store, f: Filters, costs: Costs) -> Report:
                 len(members),
                 touches,
                 round(cost, 2),
-                _ratio(cost, touches),
+                ratio(cost, touches),
                 counts["sales_ready"],
-                _ratio(cost, counts["sales_ready"]),
+                ratio(cost, counts["sales_ready"]),
                 counts["accepted"],
-                _ratio(cost, counts["accepted"]),
+                ratio(cost, counts["accepted"]),
                 counts["opportunity"],
-                _ratio(cost, counts["opportunity"]),
+                ratio(cost, counts["opportunity"]),
                 won,
-                _ratio(cost, won),
+                ratio(cost, won),
                 round(amount, 2),
             ]
         )
@@ -678,8 +377,8 @@ def _money_by_channel(leads: Iterable[Any], costs: Costs, connects: Counter[str]
                 channel,
                 sent[channel],
                 round(spent[channel], 2),
-                _ratio(spent[channel], sent[channel]),
-                _ratio(spent[channel], opportunities),
+                ratio(spent[channel], sent[channel]),
+                ratio(spent[channel], opportunities),
             ]
         )
     return report
@@ -696,10 +395,10 @@ def win_loss(store: Store, f: Filters) -> Report:
     by = group or "reason"
     rows: dict[str, Counter[str]] = defaultdict(Counter)
     amounts: Counter[str] = Counter()
-    for lead in _leads(store, f):
+    for lead in summaries(store, f):
         if not (lead.won_at or lead.lost_at):
             continue
-        k = (lead.reason or "—") if by == "reason" else _lead_group(lead, by)
+        k = (lead.reason or "—") if by == "reason" else lead_group(lead, by)
         outcome = "won" if lead.won_at else "lost"
         rows[k][outcome] += 1
         if outcome == "won":
@@ -719,6 +418,6 @@ def win_loss(store: Store, f: Filters) -> Report:
     for k in sorted(rows):
         c = rows[k]
         report.rows.append(
-            [k, c["won"], c["lost"], _pct(c["won"], c["won"] + c["lost"]), round(amounts[k], 2)]
+            [k, c["won"], c["lost"], pct(c["won"], c["won"] + c["lost"]), round(amounts[k], 2)]
         )
     return report
