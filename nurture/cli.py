@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import signal
 import socket
@@ -19,6 +18,9 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from nurture.commands.cadence import cadence_app
+from nurture.commands.db import db_app, upgrade_store
+from nurture.commands.temporal import temporal_app
 from nurture.console import bold, console, err, tag
 from nurture.desk.cli import reps_app, tasks_app
 from nurture.inbox.cli import app as inbox_app
@@ -30,17 +32,7 @@ from nurture.sales.cli import handoff_app
 from nurture.settings import ROOT, Settings, get_settings
 
 app = typer.Typer(help="Multi-touch lead nurture cadences on Temporal.", no_args_is_help=True)
-cadence_app = typer.Typer(
-    help="Validate cadence files and export their schema.", no_args_is_help=True
-)
 lead_app = typer.Typer(help="Look at one lead's journey.", no_args_is_help=True)
-temporal_app = typer.Typer(
-    help="Prepare the Temporal namespace (any cluster: self-hosted or Temporal Cloud).",
-    no_args_is_help=True,
-)
-db_app = typer.Typer(
-    help="The store's schema: migrate it, show its revision.", no_args_is_help=True
-)
 app.add_typer(cadence_app, name="cadence")
 app.add_typer(lead_app, name="lead")
 app.add_typer(db_app, name="db")
@@ -57,58 +49,6 @@ app.command("forecast")(planning_cli.forecast_command)
 
 
 # ---------------------------------------------------------------- cadences
-
-
-@cadence_app.command("validate")
-def cadence_validate(
-    files: Annotated[list[Path] | None, typer.Argument(help="Cadence files (default: all)")] = None,
-) -> None:
-    """Check cadence files: shape, steps, templates (rendered for a sample lead), references."""
-    from nurture.cadence.model import RULE_FILES, cadence_files
-    from nurture.cadence.overlap import roster_warnings
-    from nurture.cadence.validate import rule_files, validate_files
-
-    settings = get_settings()
-    paths = files or [*cadence_files(settings.cadences_dir), *rule_files(settings.cadences_dir)]
-    if not paths:
-        err.print(f"no cadence files in {settings.cadences_dir}")
-        raise typer.Exit(2)
-    good, problems = validate_files(list(paths), settings.templates_dir)
-    for problem in problems:
-        err.print(tag("error", "red", problem))
-    by_name = {cadence.name: cadence for cadence in good}
-    for warning in roster_warnings({p: by_name[p.stem] for p in paths if p.stem in by_name}):
-        err.print(tag("warning", "yellow", warning))
-    for cadence in good:
-        console.print(
-            tag(
-                "ok",
-                "green",
-                f"{cadence.name} v{cadence.version}: {len(cadence.steps)} "
-                f"steps, {cadence.touch_count()} touches × {cadence.cycles.count} cycles",
-            )
-        )
-    bad = {problem.file for problem in problems}
-    for path in paths:
-        if path.stem in RULE_FILES and str(path) not in bad:
-            console.print(tag("ok", "green", path.name))
-    if problems:
-        err.print(f"{len(problems)} problem(s) in {len(bad)} file(s)")
-        raise typer.Exit(1)
-
-
-@cadence_app.command("schema")
-def cadence_schema(
-    out: Annotated[Path | None, typer.Option(help="Write to this file")] = None,
-) -> None:
-    """Print the JSON Schema of cadence files (for editors and CI)."""
-    from nurture.cadence.model import Cadence
-
-    text = json.dumps(Cadence.model_json_schema(by_alias=True), indent=2)
-    if out:
-        out.write_text(text + "\n", encoding="utf-8")
-    else:
-        print(text)
 
 
 # ---------------------------------------------------------------- enrolment
@@ -283,72 +223,6 @@ def event(
 
 
 # ---------------------------------------------------------------- the store's schema
-
-
-def _upgrade(settings: Settings) -> None:
-    """Migrate the store to this release's schema; say what changed."""
-    from nurture import schema
-    from nurture.store import Store
-
-    engine = Store.engine_for(settings)
-    try:
-        before, after = schema.upgrade(engine)
-    finally:
-        engine.dispose()
-    where = engine.url.render_as_string(hide_password=True)
-    if before == after:
-        console.print(f"the store at {where} is at revision {after} (nothing to do)")
-    else:
-        console.print(f"the store at {where}: revision {before or '(empty)'} → {after}")
-
-
-@db_app.command("upgrade")
-def db_upgrade() -> None:
-    """Migrate the store (NURTURE_DATABASE_URL, else the SQLite file) to this release's schema."""
-    _upgrade(get_settings())
-
-
-@db_app.command("current")
-def db_current() -> None:
-    """Print the store's schema revision and this release's; exit 1 when they differ."""
-    from nurture import schema
-    from nurture.store import Store
-
-    engine = Store.engine_for(get_settings())
-    try:
-        found = schema.current(engine)
-    finally:
-        engine.dispose()
-    wanted = schema.head()
-    console.print(f"store revision: {found or '(empty)'}")
-    console.print(f"this release needs: {wanted}")
-    if found != wanted:
-        err.print("the store is not at this release's schema: run `nurture db upgrade`")
-        raise typer.Exit(1)
-
-
-# ---------------------------------------------------------------- the Temporal namespace
-
-
-async def _temporal_setup(settings: Settings) -> None:
-    from nurture.temporal.client import connect
-    from nurture.temporal.setup import setup
-
-    client = await connect(settings)
-    report = await setup(client)
-    where = f"namespace {client.namespace} on {settings.temporal_address}"
-    for name in report.added:
-        console.print(tag("added", "green", f"search attribute {name}"))
-    if report.added:
-        console.print(f"{where}: {len(report.added)} search attribute(s) added")
-    else:
-        console.print(f"{where}: all {len(report.present)} search attributes already there")
-
-
-@temporal_app.command("setup")
-def temporal_setup() -> None:
-    """Register nurture's search attributes in the namespace (idempotent; says what changed)."""
-    asyncio.run(_temporal_setup(get_settings()))
 
 
 def main() -> None:
@@ -554,7 +428,7 @@ def up(
 
     settings = get_settings()
     _check_providers(settings)
-    _upgrade(settings)
+    upgrade_store(settings)
     server: subprocess.Popen[bytes] | None = None
     # SIGTERM (a service manager, `kill`) and SIGHUP (the terminal closed) stop it as Ctrl-C does,
     # so the dev server below is stopped too instead of left holding its ports.
