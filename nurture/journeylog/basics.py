@@ -62,34 +62,30 @@ class Report:
 # ---------------------------------------------------------------- helpers
 
 
-def log_where(query: Any, f: Filters) -> Any:
-    t = JourneyLogRow
+def _filtered(query: Any, f: Filters, table: Any, at: Any) -> Any:
+    """``query`` narrowed to the filters' cadence, version, segment and period (on ``at``)."""
     if f.cadence:
-        query = query.where(t.cadence == f.cadence)
+        query = query.where(table.cadence == f.cadence)
     if f.version is not None:
-        query = query.where(t.version == f.version)
+        query = query.where(table.version == f.version)
     if f.segment:
-        query = query.where(t.segment == f.segment)
+        query = query.where(table.segment == f.segment)
     if f.start:
-        query = query.where(t.at >= f.start)
+        query = query.where(at >= f.start)
     if f.end:
-        query = query.where(t.at < f.end)
+        query = query.where(at < f.end)
     return query
+
+
+def log_where(query: Any, f: Filters) -> Any:
+    """A query on the log, narrowed to the filters (the period: when the milestone happened)."""
+    return _filtered(query, f, JourneyLogRow, JourneyLogRow.at)
 
 
 def lead_where(query: Select[Any], f: Filters) -> Select[Any]:
-    t = JourneyLeadRow
-    if f.cadence:
-        query = query.where(t.cadence == f.cadence)
-    if f.version is not None:
-        query = query.where(t.version == f.version)
-    if f.segment:
-        query = query.where(t.segment == f.segment)
-    if f.start:
-        query = query.where(t.enrolled_at >= f.start)
-    if f.end:
-        query = query.where(t.enrolled_at < f.end)
-    return query
+    """A query on the leads' summaries, narrowed to the filters (the period: enrolment)."""
+    result: Select[Any] = _filtered(query, f, JourneyLeadRow, JourneyLeadRow.enrolled_at)
+    return result
 
 
 def summaries(store: Store, f: Filters) -> list[Any]:
