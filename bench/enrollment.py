@@ -29,7 +29,7 @@ from temporalio.client import Client
 from bench.harness import (
     Cpu,
     Row,
-    codec_option,
+    add_codec_option,
     cpu_note,
     dev_server,
     environment_line,
@@ -222,12 +222,8 @@ def main() -> None:
     parser.add_argument(
         "--breakdown", action="store_true", help="also time raw starts + each part of enroll"
     )
-    parser.add_argument(
-        "--codec",
-        type=codec_option,
-        default=True,
-        metavar="on|off",
-        help="encrypt nurture's payloads as the product does (default on; off: its cost)",
+    add_codec_option(
+        parser, "encrypt nurture's payloads as the product does (default on; off: its cost)"
     )
     asyncio.run(run(parser.parse_args()))
     exit_now()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import json
@@ -73,6 +74,13 @@ def codec_option(value: str) -> bool:
     if value not in ("on", "off"):
         raise ValueError("--codec takes on or off")
     return value == "on"
+
+
+def add_codec_option(parser: argparse.ArgumentParser, help_text: str) -> None:
+    """The benchmarks' ``--codec on|off`` (default on: payloads encrypted as the product does)."""
+    parser.add_argument(
+        "--codec", type=codec_option, default=True, metavar="on|off", help=help_text
+    )
 
 
 def make_lead(lead_id: str, segment: str = "") -> Lead:

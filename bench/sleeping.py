@@ -33,7 +33,7 @@ from activities.touches import TouchActivities
 from bench.harness import (
     ROOT,
     Row,
-    codec_option,
+    add_codec_option,
     dev_server,
     environment_line,
     exit_now,
@@ -169,13 +169,7 @@ def main() -> None:
     parser.add_argument("--target-leads", type=int, default=100_000, help="extrapolate to")
     parser.add_argument("--concurrency", type=int, default=64, help="starts in flight")
     parser.add_argument("--threads", type=int, default=ACTIVITY_THREADS, help="activity threads")
-    parser.add_argument(
-        "--codec",
-        type=codec_option,
-        default=True,
-        metavar="on|off",
-        help="encrypt payloads as the product does (default on)",
-    )
+    add_codec_option(parser, "encrypt payloads as the product does (default on)")
     asyncio.run(run(parser.parse_args()))
     exit_now()
 

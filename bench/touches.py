@@ -32,7 +32,7 @@ from bench.harness import (
     ROOT,
     Cpu,
     Row,
-    codec_option,
+    add_codec_option,
     cpu_note,
     dev_server,
     environment_line,
@@ -355,12 +355,8 @@ def main() -> None:
         action="store_true",
         help="(always on now: raw + the journey's visibility is the baseline)",
     )
-    parser.add_argument(
-        "--codec",
-        type=codec_option,
-        default=True,
-        metavar="on|off",
-        help="encrypt nurture's payloads as the product does (default on; off: its cost)",
+    add_codec_option(
+        parser, "encrypt nurture's payloads as the product does (default on; off: its cost)"
     )
     asyncio.run(run(parser.parse_args()))
     exit_now()

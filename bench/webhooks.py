@@ -41,7 +41,7 @@ from bench.harness import (
     ROOT,
     Cpu,
     Row,
-    codec_option,
+    add_codec_option,
     cpu_note,
     dev_server,
     environment_line,
@@ -259,13 +259,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16, help="raw: leads signalled at once")
     parser.add_argument("--rounds", type=int, default=3, help="rounds (order alternates)")
     parser.add_argument("--threads", type=int, default=ACTIVITY_THREADS, help="activity threads")
-    parser.add_argument(
-        "--codec",
-        type=codec_option,
-        default=True,
-        metavar="on|off",
-        help="encrypt payloads as the product does (default on)",
-    )
+    add_codec_option(parser, "encrypt payloads as the product does (default on)")
     asyncio.run(run(parser.parse_args()))
     exit_now()
 
