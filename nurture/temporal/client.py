@@ -119,7 +119,35 @@ def start_dev_server(settings: Settings, *, log: Path | None = None) -> subproce
         stderr=subprocess.STDOUT,
     )
     wait_for_port(host or "127.0.0.1", int(port), process=process)
+    wait_until_serving(settings, process=process)
     return process
+
+
+def wait_until_serving(
+    settings: Settings, *, timeout: float = 60, process: subprocess.Popen[bytes] | None = None
+) -> None:
+    """Block until the dev server's frontend answers calls: its port opens a moment before it
+    stops refusing them with "Frontend is not healthy yet"."""
+    command = [
+        temporal_cli(),
+        "operator",
+        "namespace",
+        "describe",
+        "--address",
+        settings.temporal_address,
+        "--namespace",
+        settings.temporal_namespace,
+        "--command-timeout",
+        "5s",
+    ]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"the Temporal dev server exited with code {process.returncode}")
+        if subprocess.run(command, capture_output=True, check=False).returncode == 0:
+            return
+        time.sleep(0.3)
+    raise TimeoutError(f"Temporal at {settings.temporal_address} not serving within {timeout:.0f}s")
 
 
 def wait_for_port(
