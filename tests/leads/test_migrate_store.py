@@ -1,9 +1,11 @@
 """Migration runs in the store: a run's progress and result read back the same from any web
-process; a run whose writes stopped reads as interrupted; only the latest runs are kept."""
+process; a run whose writes stopped reads as interrupted; only the latest runs are kept; one
+migration of a cadence at a time."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -11,8 +13,10 @@ from nurture.contracts import MigrateLead
 from nurture.journey.migrate import MovePlan
 from nurture.leads import migrate_store
 from nurture.leads.migrate import MigrationReport
-from nurture.leads.migrate_store import MigrationRun, MigrationRunStore
+from nurture.leads.migrate_runs import MigrationRuns
+from nurture.leads.migrate_store import MigrationRun, MigrationRunRow, MigrationRunStore
 from nurture.store import Store
+from nurture.temporal.calls import LeadError
 from tests.leads.test_migrate_live import V2, cadence
 
 
@@ -71,4 +75,21 @@ def test_only_the_latest_runs_are_kept(store_url: str, monkeypatch: pytest.Monke
         runs.save(run)
     runs.forget_old()
     assert [r.id for r in runs.of_cadence("moving")] == ["r4", "r3", "r2"]
+    store.close()
+
+
+async def test_a_second_migration_of_a_cadence_waits_for_the_first(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'runs.db'}", upgrade=True)
+    runs = MigrationRuns(store)
+    runs.saved.save(a_run("first"))  # a migration running in some web process
+    with pytest.raises(LeadError, match="still running") as refused:
+        await runs.start(None, a_run().action, None, dry_run=False, by="mia")  # type: ignore[arg-type]
+    assert refused.value.status == 409
+    stale = a_run("first")
+    stale.updated -= migrate_store.STALE + timedelta(seconds=1)
+    with store.session() as session, session.begin():  # its process stopped long ago
+        row = session.get(MigrationRunRow, "first")
+        assert row is not None
+        row.updated = stale.updated
+    assert runs.busy("moving") is None
     store.close()
