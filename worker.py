@@ -7,6 +7,7 @@ import contextlib
 import importlib.util
 import inspect
 import logging
+import os
 import py_compile
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -180,4 +181,7 @@ if __name__ == "__main__":
     try:
         asyncio.run(main())
     except (ConfigError, ProductionConfigError, StoreBehind, MissingSearchAttributes) as exc:
-        sys.exit(f"nurture worker: {exc}")
+        print(f"nurture worker: {exc}", file=sys.stderr, flush=True)
+        # Leave at once: the Temporal runtime's threads are up, and an interpreter finalising
+        # under them can abort (a refused start once ended in SIGABRT instead of exit code 1).
+        os._exit(1)
