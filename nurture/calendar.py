@@ -353,8 +353,13 @@ def zone_rules(timezone: str) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
+@lru_cache(maxsize=256)
 def zone_from_rules(timezone: str, rules: str) -> ZoneInfo:
-    """A zone built from snapshotted rules (see :func:`zone_rules`); the live zone when empty."""
+    """A zone built from snapshotted rules (see :func:`zone_rules`); the live zone when empty.
+
+    Cached: journeys with the same rules share one zone object, so reading the file is paid once
+    and the per-zone caches (:func:`_day_span`) serve every lead of the zone.
+    """
     if not rules:
         return ZoneInfo(timezone)
     return ZoneInfo.from_file(io.BytesIO(base64.b64decode(rules)), key=timezone)
