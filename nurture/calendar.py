@@ -159,7 +159,7 @@ class BusinessCalendar:
         self.hours = {d: w for d, w in enumerate(self._hours) if w is not None}
         self.holidays = frozenset(d.date() if isinstance(d, datetime) else d for d in holidays)
         #: Channel windows already checked, by identity (each kept alive beside its tuple).
-        self._tuples: dict[int, tuple[WeeklyHours, tuple[DailyWindow | None, ...]]] = {}
+        self._tuples: dict[int, tuple[WeeklyHours, tuple[DailyWindow | None, ...] | None]] = {}
 
     def __repr__(self) -> str:
         hours = {DAY_NAMES[d]: _format_window(w) for d, w in self.hours.items()}
@@ -251,29 +251,32 @@ class BusinessCalendar:
 
     # -- internals ----------------------------------------------------------------------------
 
-    def _windows(self, window: WeeklyHours | None) -> tuple[DailyWindow | None, ...]:
+    def _windows(self, window: WeeklyHours | None) -> tuple[DailyWindow | None, ...] | None:
+        """``window`` per weekday (``None``: it never meets business hours, nothing opens)."""
         if window is None:
             return self._hours
         known = self._tuples.get(id(window))
         if known is not None and known[0] is window:
             return known[1]
-        windows = _weekly_tuple(window, "window")
+        weekly = _weekly_tuple(window, "window")
+        meets = any(
+            w is not None and h is not None for w, h in zip(weekly, self._hours, strict=True)
+        )
+        windows = weekly if meets else None
         if isinstance(window, MappingProxyType):  # read-only: remember it (a dict may change)
             self._tuples[id(window)] = (window, windows)
         return windows
 
     def _scan(
-        self, u: datetime, windows: tuple[DailyWindow | None, ...]
+        self, u: datetime, windows: tuple[DailyWindow | None, ...] | None
     ) -> tuple[datetime, datetime] | None:
         """First open interval (UTC start, close) whose close is after `u`, or None.
 
         Days are scanned from the local date of `u`: no earlier day's interval can reach `u`.
         """
-        hours = self._hours
-        if windows is not hours and not any(
-            w is not None and h is not None for w, h in zip(windows, hours, strict=True)
-        ):
+        if windows is None:
             return None
+        hours = self._hours
         zone = self.zone
         holidays = self.holidays
         day = u.astimezone(zone).date()
@@ -288,7 +291,7 @@ class BusinessCalendar:
         return None
 
     def _next_interval(
-        self, u: datetime, windows: tuple[DailyWindow | None, ...]
+        self, u: datetime, windows: tuple[DailyWindow | None, ...] | None
     ) -> tuple[datetime, datetime]:
         """Like :meth:`_scan` but raise ValueError when nothing is open within 366 days."""
         span = self._scan(u, windows)

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import (
     Field,
@@ -263,6 +263,11 @@ class Cadence(FileModel):
             count += step.kind in TOUCH_KINDS
             numbers.append(count)
         return numbers
+
+    @cached_property
+    def sender_fields(self) -> dict[str, Any] | None:
+        """The sender as a touch carries it (each touch validates its own copy)."""
+        return self.sender.model_dump() if self.sender else None
 
     def touch_count(self) -> int:
         """Touch steps in one cycle."""
