@@ -71,11 +71,21 @@ class Tally:
     #: In millionths of the currency (sums are exact, whatever their order).
     cost: Counter[tuple[date, str]] = field(default_factory=Counter)
     outcomes: Counter[str] = field(default_factory=Counter)
+    #: Touches per A/B variant, keyed ``cadence/step/variant``.
+    variants: Counter[tuple[date, str]] = field(default_factory=Counter)
 
     def add(self, other: Tally) -> None:
         """Add another tally's counts to this one."""
         self.leads += other.leads
-        for name in ("touches", "call_tasks", "call_minutes", "deferrals", "sales_ready", "cost"):
+        for name in (
+            "touches",
+            "call_tasks",
+            "call_minutes",
+            "deferrals",
+            "sales_ready",
+            "cost",
+            "variants",
+        ):
             getattr(self, name).update(getattr(other, name))
         self.outcomes.update(other.outcomes)
 
@@ -185,6 +195,11 @@ LeadSource = Sequence[Lead] | SyntheticLeads
 # ---------------------------------------------------------------- one lead
 
 
+def variant_key(cadence: str, step: str, variant: str) -> str:
+    """How a forecast names a variant: ``cadence/step/variant``."""
+    return f"{cadence}/{step}/{variant}"
+
+
 def _deferral(text: str) -> str | None:
     """The governor's reason for a deferral (``None``: only the channel's hours held it)."""
     match = _DEFER.match(text)
@@ -219,6 +234,8 @@ def forecast_lead(
         day = day_of(now)
         channel = touch.channel
         tally.touches[day, channel.value] += 1
+        if touch.variant is not None:
+            tally.variants[day, variant_key(touch.cadence, touch.step_id, touch.variant)] += 1
         if trace is not None:
             trace.append((now, touch.touch_id))
         events = responder.answer(rng, touch, now)
