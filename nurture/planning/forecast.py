@@ -9,12 +9,14 @@ depend on how the leads were split.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -290,11 +292,26 @@ def _chunk(bounds: tuple[int, int]) -> Tally:
     return _run_range(plan, leads, *bounds)
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector: the engine allocates many small objects and makes almost
+    no cycles (about one per 15 leads), so its passes cost a quarter of a forecast for nothing.
+    The few cycles are freed when it runs again after the chunk."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
 def _run_range(plan: Plan, leads: LeadSource, first: int, last: int) -> Tally:
     tally = Tally()
     responder = Responder(plan.response, plan.seed)
-    for n in range(first, last):
-        forecast_lead(leads[n], plan, responder, tally)
+    with _collector_paused():
+        for n in range(first, last):
+            forecast_lead(leads[n], plan, responder, tally)
     return tally
 
 
