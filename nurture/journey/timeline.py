@@ -73,5 +73,19 @@ def log(
     touch_id: str | None = None,
 ) -> None:
     j.timeline.append(
-        JourneyEntry(at=now, cycle=j.cycle, kind=kind, text=text, step=step, touch_id=touch_id)
+        _entry(
+            {
+                "at": now,
+                "cycle": j.cycle,
+                "kind": kind,
+                "text": text,
+                "step": step,
+                "touch_id": touch_id,
+            }
+        )
     )
+
+
+#: ``JourneyEntry(**fields)`` without ``__init__``'s keyword handling: the same validation and
+#: the same model, in half the time (a journey writes a line for almost every step).
+_entry = JourneyEntry.__pydantic_validator__.validate_python
