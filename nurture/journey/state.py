@@ -244,14 +244,18 @@ class Journey(BaseModel):
 
     def business_calendar(self) -> BusinessCalendar:
         """The lead's business calendar (built once per run)."""
-        if self._calendar is None:
-            self._calendar = BusinessCalendar(
+        # Read the private slot directly: ``self._calendar`` goes through pydantic's
+        # ``__getattr__``, which cost an eighth of a forecast (this runs several times a step).
+        calendar: BusinessCalendar | None = self.__pydantic_private__["_calendar"]  # type: ignore[index]
+        if calendar is None:
+            calendar = BusinessCalendar(
                 self.calendar.timezone,
                 self.cadence.calendar.weekly_hours,
                 self.calendar.holidays,
                 zone=self.calendar.zone(),
             )
-        return self._calendar
+            self._calendar = calendar
+        return calendar
 
 
 class JourneyInput(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from nurture.cadence.model import Cadence
 from nurture.cadence.sales import SalesRules
@@ -298,7 +299,7 @@ def _step(j: Journey, now: datetime) -> Command | None:
         j.next_touch_at = None
         joiner = " or " if params.any else " and "
         j.wake_reason = (
-            f"Wait for {joiner.join(k.value for k in params.kinds)} until {local_text(j, deadline)}"
+            f"Wait for {joiner.join(params.kinds)} until {local_text(j, deadline)}"  # str enums
         )
         log(j, now, "wait_for", j.wake_reason, step.id)
         return None
@@ -369,6 +370,11 @@ def _touch(
         f"{j.lead.id}:{j.cadence.name}:v{j.cadence.version}:e{j.enrolment}"
         f":c{j.cycle}:{step_id}{suffix}"
     )
+    call_fields: dict[str, Any] = {}
+    if channel is Channel.call and isinstance(step, CallStep):
+        call = step.call
+        assignee = j.lead.owner if call.assign == "owner" and j.lead.owner else None
+        call_fields = {"queue": call.queue, "assignee": assignee, "due": after(j, call.due, now)}
     touch = Touch(
         touch_id=touch_id,
         lead=j.lead,
@@ -382,17 +388,13 @@ def _touch(
         total=j.cadence.touch_count(),
         summary=touch_label(j, channel, template)
         + (f" · variant {variant.id}" if variant is not None else ""),
-        sender=j.cadence.sender.model_dump() if j.cadence.sender else None,
+        sender=j.cadence.sender_fields,
         caller_id=j.cadence.calendar.caller_id if channel in PHONE_CHANNELS else None,
         mail_format=step.direct_mail.format if isinstance(step, DirectMailStep) else None,
         variant=variant.id if variant is not None else None,
         content=variant.content if variant is not None else None,
+        **call_fields,
     )
-    if channel is Channel.call and isinstance(step, CallStep):
-        call = step.call
-        assignee = j.lead.owner if call.assign == "owner" and j.lead.owner else None
-        due = after(j, call.due, now)
-        touch = touch.model_copy(update={"queue": call.queue, "assignee": assignee, "due": due})
     j.phase = Phase.sending
     j.pending = touch
     j.wake_at = None
