@@ -55,6 +55,7 @@ class TouchActivities:
         A touch the ledger already settled (sent, failed, unknown) returns that result; one an
         earlier attempt left in flight is resumed by the adapter (see nurture/channels/base.py).
         """
+        _log_retry(touch)
         done = self.store.get_touch(touch.touch_id)
         settled = settled_result(done) if done is not None else None
         if settled is not None:
@@ -96,6 +97,24 @@ class TouchActivities:
             calendar=snapshot_calendar(request.lead, cadence, date.today()),
             scoring=rules.scoring,
             sales=rules.sales,
+        )
+
+
+def _log_retry(touch: Touch) -> None:
+    """Log a retried send's attempt: when it was due and when a worker took it (a kill-to-retry
+    gap splits into the retry's backoff and its wait in the channel's task queue)."""
+    if not activity.in_activity():
+        return
+    info = activity.info()
+    if info.attempt > 1:
+        waited = (info.started_time - info.current_attempt_scheduled_time).total_seconds()
+        activity.logger.info(
+            "touch %s attempt %d: due %s, started %s (%.1f s in the queue)",
+            touch.touch_id,
+            info.attempt,
+            info.current_attempt_scheduled_time.isoformat(),
+            info.started_time.isoformat(),
+            waited,
         )
 
 

@@ -22,13 +22,16 @@ import argparse
 import asyncio
 import os
 import random
+import re
 import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -47,11 +50,13 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from bench.harness import awake_zone
 from nurture.cadence.model import Cadence, parse_cadence
+from nurture.contracts import Touch
 from nurture.lead import Lead, PostalAddress
 from nurture.leads.enrollment import enroll_many
 from nurture.settings import Settings
 from nurture.store import Store
 from nurture.temporal.client import start_dev_server
+from nurture.temporal.codec import EncryptionCodec, local_keys, parse_keys
 from nurture.temporal.telemetry import free_loopback_port
 from tests.channels.stub import ProviderStub
 
@@ -59,6 +64,10 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
 #: Each touch's first request is answered this late: a kill can land while a provider holds it.
 HOLD = 0.3
+#: How many of the slowest retried sends' timelines the report prints.
+TIMELINES = 5
+#: A retried attempt in the worker's log (activities/touches.py ``_log_retry``).
+RETRY_LINE = re.compile(r"touch (\S+) attempt (\d+): due (\S+), started (\S+)")
 
 
 def chaos_cadence(wait: float) -> Cadence:
@@ -126,6 +135,10 @@ class ChaosReport:
     slow_retries: list[str] = field(default_factory=list)  # each retry: gap, attempt, failure
     queue_waits: list[float] = field(default_factory=list)  # first attempts: scheduled -> started
     schedule_to_start_timeouts: int = 0  # sticky workflow tasks no worker picked up in time
+    timelines: list[tuple[float, str]] = field(default_factory=list)  # (gap, one touch's story)
+    #: Where the retried sends' time went, summed: backoff (failure -> retry due) and queue
+    #: (retry due -> a worker took it), per attempt from the worker's log.
+    retry_waits: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def unknown_rate(self) -> float:
@@ -166,6 +179,12 @@ class ChaosReport:
             f"{self.lookups} Email Activity lookups; unknown {self.unknown_rate:.2%}",
             f"workflow task schedule-to-start timeouts (sticky queues): "
             f"{self.schedule_to_start_timeouts}",
+            *(
+                f"retry attempts' {what}: {len(v)}, longest {max(v, default=0):.1f} s, median "
+                f"{_median(v):.1f} s"
+                for what, v in sorted(self.retry_waits.items())
+            ),
+            *(story for _, story in sorted(self.timelines, reverse=True)[:TIMELINES]),
         ]
 
 
@@ -351,7 +370,10 @@ async def run_chaos(
                 "TaskQueue = 'chaos' AND ExecutionStatus = 'Completed'"
             )
             report.finished = done.count
-            await read_histories(client, "TaskQueue = 'chaos'", killed_at, report)
+            attempts = retried_attempts(processes.log)
+            await read_histories(
+                client, "TaskQueue = 'chaos'", killed_at, report, settings.data_dir, attempts
+            )
         finally:
             processes.stop()
         report.seconds = time.monotonic() - began
@@ -359,23 +381,94 @@ async def run_chaos(
     return report
 
 
+def retried_attempts(log: Path) -> dict[str, list[tuple[int, float, float]]]:
+    """Each retried send's attempts as the worker logged them: touch id -> (attempt, due,
+    started), wall clock seconds."""
+    found: dict[str, list[tuple[int, float, float]]] = defaultdict(list)
+    if not log.exists():
+        return found
+    for line in log.read_text(errors="replace").splitlines():
+        match = RETRY_LINE.search(line)
+        if match:
+            touch_id, attempt, due, started = match.groups()
+            found[touch_id].append(
+                (
+                    int(attempt),
+                    datetime.fromisoformat(due).timestamp(),
+                    datetime.fromisoformat(started).timestamp(),
+                )
+            )
+    return found
+
+
+def _backoff(attempt: int) -> float:
+    """The retry policy's wait before ``attempt`` (workflows/lead.py ``SEND_RETRY``)."""
+    from workflows.lead import SEND_RETRY
+
+    assert SEND_RETRY.maximum_interval is not None
+    first = SEND_RETRY.initial_interval.total_seconds()
+    most = SEND_RETRY.maximum_interval.total_seconds()
+    return min(first * SEND_RETRY.backoff_coefficient ** (attempt - 2), most)
+
+
+def _timeline(
+    touch_id: str,
+    scheduled: float,
+    started: float,
+    attempt: int,
+    failure: str,
+    killed_at: list[float],
+    logged: list[tuple[int, float, float]],
+    report: ChaosReport,
+) -> str:
+    """One retried send's story, in seconds from its first scheduling: the kills, each logged
+    attempt (its backoff before it was due, then its wait in the queue), the last attempt."""
+    kills = [round(k - scheduled, 1) for k in killed_at if scheduled - 1 <= k <= started]
+    parts = [f"touch {touch_id}: scheduled, kills at +{kills} s"]
+    seen: set[int] = set()
+    for number, due, took in sorted(logged):
+        if number in seen:
+            continue  # the same attempt logged twice (a worker died after logging it)
+        seen.add(number)
+        backoff = _backoff(number)
+        queue = round(took - due, 1)
+        report.retry_waits.setdefault("backoff", []).append(backoff)
+        report.retry_waits.setdefault("queue wait", []).append(queue)
+        parts.append(
+            f"attempt {number} due +{due - scheduled:.1f} (failed ~+{due - backoff - scheduled:.1f}"
+            f", backoff {backoff:.0f}), taken +{took - scheduled:.1f} ({queue} s queued)"
+        )
+    parts.append(f"last attempt {attempt} started +{started - scheduled:.1f} after: {failure}")
+    return "; ".join(parts)
+
+
 async def read_histories(
-    client: Client, query: str, killed_at: list[float], report: ChaosReport
+    client: Client,
+    query: str,
+    killed_at: list[float],
+    report: ChaosReport,
+    data_dir: Path,
+    attempts: dict[str, list[tuple[int, float, float]]] | None = None,
 ) -> None:
     """Kill-to-retry gaps and schedule-to-start timeouts, from every journey's history.
 
     A ``deliver_touch`` that ended on attempt 2 or later after a kill: the gap is from the last
-    kill before that attempt started to its start (the history keeps the last attempt only).
+    kill before that attempt started to its start (the history keeps the last attempt only);
+    its timeline adds the attempts in between from the worker's log (``attempts``).
     """
+    attempts = attempts or {}
+    codec = EncryptionCodec(parse_keys(local_keys(data_dir)))
     async for listed in client.list_workflows(query):
         history = await client.get_workflow_handle(listed.id, run_id=listed.run_id).fetch_history()
         sends: dict[int, float] = {}  # scheduled event id -> when
+        touch_ids: dict[int, str] = {}
         for event in history.events:
             at = event.event_time.ToDatetime().timestamp()
             if event.HasField("activity_task_scheduled_event_attributes"):
                 scheduled = event.activity_task_scheduled_event_attributes
                 if scheduled.activity_type.name == "deliver_touch":
                     sends[event.event_id] = at
+                    touch_ids[event.event_id] = await _touch_id(codec, scheduled)
             elif event.HasField("activity_task_started_event_attributes"):
                 started = event.activity_task_started_event_attributes
                 if started.scheduled_event_id not in sends:
@@ -389,10 +482,33 @@ async def read_histories(
                     report.retry_gaps.append(gap)
                     failure = started.last_failure.message[:120]
                     report.slow_retries.append(f"{gap} s, attempt {started.attempt}: {failure}")
+                    touch_id = touch_ids[started.scheduled_event_id]
+                    story = _timeline(
+                        touch_id,
+                        sends[started.scheduled_event_id],
+                        at,
+                        started.attempt,
+                        failure,
+                        killed_at,
+                        attempts.get(touch_id, []),
+                        report,
+                    )
+                    report.timelines.append((gap, f"  {gap} s: {story}"))
             elif event.HasField("workflow_task_timed_out_event_attributes"):
                 timed_out = event.workflow_task_timed_out_event_attributes
                 if timed_out.timeout_type == TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START:
                     report.schedule_to_start_timeouts += 1  # only sticky tasks have one
+
+
+async def _touch_id(codec: EncryptionCodec, scheduled: Any) -> str:
+    """The touch id of a scheduled ``deliver_touch`` (its input, a ``Touch``, encrypted with the
+    worker's local key)."""
+    payloads = scheduled.input.payloads
+    if not payloads:
+        return "?"
+    clear = await codec.decode([payloads[0]])
+    touch = pydantic_data_converter.payload_converter.from_payload(clear[0], Touch)
+    return str(touch.touch_id)
 
 
 def _count(report: ChaosReport, stub: ProviderStub, ledger: Store, leads: int) -> None:
