@@ -132,6 +132,7 @@ class ChaosReport:
     batches_cancelled: int = 0
     lookups: int = 0
     retry_gaps: list[float] = field(default_factory=list)  # kill -> retried send, seconds
+    unkilled_retries: list[str] = field(default_factory=list)  # retries with no kill before
     slow_retries: list[str] = field(default_factory=list)  # each retry: gap, attempt, failure
     queue_waits: list[float] = field(default_factory=list)  # first attempts: scheduled -> started
     schedule_to_start_timeouts: int = 0  # sticky workflow tasks no worker picked up in time
@@ -172,7 +173,15 @@ class ChaosReport:
             f"kill-to-retry: {len(self.retry_gaps)} sends retried after a kill, longest gap "
             f"{self.longest_gap:.1f} s, median {_median(self.retry_gaps):.1f} s "
             f"(all: {sorted(self.retry_gaps)})",
-            *(f"  retry {line}" for line in sorted(self.slow_retries, reverse=True)[:3]),
+            *(
+                f"  retry {line}"
+                for line in sorted(
+                    self.slow_retries, key=lambda line: float(line.split()[0]), reverse=True
+                )[:3]
+            ),
+            f"retries with no kill before them (a live worker's attempt failed or timed out): "
+            f"{len(self.unkilled_retries)}",
+            *(f"  {line}" for line in self.unkilled_retries[:5]),
             f"first attempts waited for a worker: longest {max(self.queue_waits, default=0):.1f} "
             f"s, median {_median(self.queue_waits):.1f} s (a retry waits in the same queue)",
             f"SendGrid ({self.sendgrid}): {self.batches_cancelled} batches cancelled, "
@@ -411,35 +420,52 @@ def _backoff(attempt: int) -> float:
     return min(first * SEND_RETRY.backoff_coefficient ** (attempt - 2), most)
 
 
-def _timeline(
+def _retries(
     touch_id: str,
     scheduled: float,
-    started: float,
-    attempt: int,
-    failure: str,
+    final: tuple[int, float, str],
     killed_at: list[float],
     logged: list[tuple[int, float, float]],
     report: ChaosReport,
-) -> str:
-    """One retried send's story, in seconds from its first scheduling: the kills, each logged
-    attempt (its backoff before it was due, then its wait in the queue), the last attempt."""
-    kills = [round(k - scheduled, 1) for k in killed_at if scheduled - 1 <= k <= started]
-    parts = [f"touch {touch_id}: scheduled, kills at +{kills} s"]
-    seen: set[int] = set()
-    for number, due, took in sorted(logged):
-        if number in seen:
-            continue  # the same attempt logged twice (a worker died after logging it)
-        seen.add(number)
-        backoff = _backoff(number)
-        queue = round(took - due, 1)
-        report.retry_waits.setdefault("backoff", []).append(backoff)
-        report.retry_waits.setdefault("queue wait", []).append(queue)
-        parts.append(
-            f"attempt {number} due +{due - scheduled:.1f} (failed ~+{due - backoff - scheduled:.1f}"
-            f", backoff {backoff:.0f}), taken +{took - scheduled:.1f} ({queue} s queued)"
-        )
-    parts.append(f"last attempt {attempt} started +{started - scheduled:.1f} after: {failure}")
-    return "; ".join(parts)
+) -> None:
+    """One retried send's attempts: each retry is charged to the latest kill since the attempt
+    before it started (or since the send was scheduled); a retry with no kill in between was not
+    caused by one (a heartbeat missed by a live worker, a provider error) and is counted apart.
+    The timeline, in seconds from the first scheduling: the kills, each attempt (its backoff
+    before it was due, its wait in the queue), the last attempt and the failure before it."""
+    last_attempt, last_start, failure = final
+    starts: dict[int, float] = {n: took for n, _, took in logged}
+    dues: dict[int, float] = {n: due for n, due, _ in logged}
+    starts[last_attempt] = last_start
+    kills = [round(k - scheduled, 1) for k in killed_at if scheduled <= k <= last_start]
+    parts = [f"touch {touch_id}: kills at +{kills} s"]
+    previous = scheduled
+    worst = 0.0
+    for number in sorted(starts):
+        took = starts[number]
+        cut = [k for k in killed_at if previous <= k < took]
+        if cut:
+            gap = round(took - cut[-1], 1)
+            report.retry_gaps.append(gap)
+            worst = max(worst, gap)
+        else:
+            report.unkilled_retries.append(f"attempt {number} of {touch_id}: {failure}")
+        if number in dues:
+            backoff = _backoff(number)
+            queue = round(took - dues[number], 1)
+            report.retry_waits.setdefault("backoff", []).append(backoff)
+            report.retry_waits.setdefault("queue wait", []).append(queue)
+            parts.append(
+                f"attempt {number} due +{dues[number] - scheduled:.1f} (backoff {backoff:.0f} s)"
+                f", started +{took - scheduled:.1f} ({queue} s queued)"
+                + (f", {took - cut[-1]:.1f} s after a kill" if cut else ", no kill before it")
+            )
+        else:
+            parts.append(f"attempt {number} started +{took - scheduled:.1f}")
+        previous = took
+    parts.append(f"failure before the last attempt: {failure}")
+    report.slow_retries.append(f"{worst} s, attempt {last_attempt}: {failure}")
+    report.timelines.append((worst, "  " + "; ".join(parts)))
 
 
 async def read_histories(
@@ -452,9 +478,9 @@ async def read_histories(
 ) -> None:
     """Kill-to-retry gaps and schedule-to-start timeouts, from every journey's history.
 
-    A ``deliver_touch`` that ended on attempt 2 or later after a kill: the gap is from the last
-    kill before that attempt started to its start (the history keeps the last attempt only);
-    its timeline adds the attempts in between from the worker's log (``attempts``).
+    A ``deliver_touch`` that ended on attempt 2 or later: the history keeps its last attempt's
+    start and the failure before it; the worker's log (``attempts``) adds the retries in between.
+    Each retry after a kill gives a gap (the kill to the retry's start), see :func:`_retries`.
     """
     attempts = attempts or {}
     codec = EncryptionCodec(parse_keys(local_keys(data_dir)))
@@ -476,24 +502,15 @@ async def read_histories(
                 if started.attempt == 1:  # how long a send waited for a worker's thread
                     report.queue_waits.append(round(at - sends[started.scheduled_event_id], 1))
                     continue
-                before = [k for k in killed_at if k <= at]
-                if before:
-                    gap = round(at - before[-1], 1)
-                    report.retry_gaps.append(gap)
-                    failure = started.last_failure.message[:120]
-                    report.slow_retries.append(f"{gap} s, attempt {started.attempt}: {failure}")
-                    touch_id = touch_ids[started.scheduled_event_id]
-                    story = _timeline(
-                        touch_id,
-                        sends[started.scheduled_event_id],
-                        at,
-                        started.attempt,
-                        failure,
-                        killed_at,
-                        attempts.get(touch_id, []),
-                        report,
-                    )
-                    report.timelines.append((gap, f"  {gap} s: {story}"))
+                touch_id = touch_ids[started.scheduled_event_id]
+                _retries(
+                    touch_id,
+                    sends[started.scheduled_event_id],
+                    (started.attempt, at, started.last_failure.message[:120]),
+                    killed_at,
+                    attempts.get(touch_id, []),
+                    report,
+                )
             elif event.HasField("workflow_task_timed_out_event_attributes"):
                 timed_out = event.workflow_task_timed_out_event_attributes
                 if timed_out.timeout_type == TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START:
