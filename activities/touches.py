@@ -14,6 +14,7 @@ from nurture.cadence.render import Renderer, RenderError, render_inline, touch_c
 from nurture.channels.base import Sender, settled_result
 from nurture.channels.outbox import OutboxChannel
 from nurture.channels.registry import build_channels
+from nurture.channels.sendgrid import SendGridChannel
 from nurture.contracts import LoadedCadence, LoadRequest, Touch, TouchResult
 from nurture.events import Channel
 from nurture.leads.enrollment import load_rules, snapshot_calendar
@@ -40,6 +41,10 @@ class TouchActivities:
         self.channels: dict[Channel, Sender] = {c: outbox for c in Channel}
         self.channels.update(channels or {})
         self.channels[Channel.call] = outbox  # the call desk reads call tasks from the outbox
+        email = self.channels[Channel.email]
+        delay = email.send_delay if isinstance(email, SendGridChannel) else None
+        #: Reported with every result: the journeys plan emails this far ahead (0: off).
+        self.email_lead = delay.total_seconds() if delay is not None else 0.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TouchActivities:
@@ -56,6 +61,10 @@ class TouchActivities:
         earlier attempt left in flight is resumed by the adapter (see nurture/channels/base.py).
         """
         _log_retry(touch)
+        with heartbeating():  # from the start: a slow store or render is not a dead worker
+            return self._reported(self._deliver(touch))
+
+    def _deliver(self, touch: Touch) -> TouchResult:
         done = self.store.get_touch(touch.touch_id)
         settled = settled_result(done) if done is not None else None
         if settled is not None:
@@ -83,9 +92,11 @@ class TouchActivities:
         except RenderError as exc:
             activity.logger.warning("touch %s not rendered: %s", touch.touch_id, exc)
             return _counted(touch, TouchResult(status="skipped", error=str(exc)))
-        with heartbeating():  # a killed worker's attempt is retried in seconds
-            result = self.channels[touch.channel].send(touch, rendered)
-        return _counted(touch, result)
+        return _counted(touch, self.channels[touch.channel].send(touch, rendered))
+
+    def _reported(self, result: TouchResult) -> TouchResult:
+        """The result with the email lead time the journey plans with."""
+        return result.model_copy(update={"email_lead": self.email_lead})
 
     @activity.defn(name="load_cadence")
     def load_cadence(self, request: LoadRequest) -> LoadedCadence:
