@@ -17,6 +17,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.desk import DeskActivities
+from activities.heartbeat import SERVER_BEAT_EVERY
 from activities.journeylog import JourneyLogActivities
 from activities.touches import TouchActivities
 from nurture.channels.registry import ConfigError, check_config, providers, queue_rates
@@ -158,6 +159,7 @@ def build_worker(
                 activity_executor=channel_pool,
                 max_concurrent_activities=channel_pool._max_workers,
                 max_task_queue_activities_per_second=rates[channel],
+                max_heartbeat_throttle_interval=SERVER_BEAT_EVERY,  # activities/heartbeat.py
             )
         )
     return NurtureWorker([journeys, *senders], pools)
