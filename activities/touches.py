@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from temporalio import activity
@@ -60,7 +60,7 @@ class TouchActivities:
         A touch the ledger already settled (sent, failed, unknown) returns that result; one an
         earlier attempt left in flight is resumed by the adapter (see nurture/channels/base.py).
         """
-        _log_retry(touch)
+        _log_start(touch)
         with heartbeating():  # from the start: a slow store or render is not a dead worker
             return self._reported(self._deliver(touch))
 
@@ -111,21 +111,30 @@ class TouchActivities:
         )
 
 
-def _log_retry(touch: Touch) -> None:
-    """Log a retried send's attempt: when it was due and when a worker took it (a kill-to-retry
-    gap splits into the retry's backoff and its wait in the channel's task queue)."""
+#: An attempt this many seconds behind its start on the server is logged: the heartbeat timeout
+#: runs from that start, so a worker this slow to begin risks having the send retried under it.
+LATE_START = 3.0
+
+
+def _log_start(touch: Touch) -> None:
+    """Log a retried send's attempt (when it was due, when it started) and any attempt this
+    worker began late: a kill-to-retry gap splits into the retry's backoff and its wait in the
+    channel's task queue; a late beginning shows a worker too busy to heartbeat in time."""
     if not activity.in_activity():
         return
     info = activity.info()
-    if info.attempt > 1:
+    late = (datetime.now(UTC) - info.started_time).total_seconds()
+    if info.attempt > 1 or late > LATE_START:
         waited = (info.started_time - info.current_attempt_scheduled_time).total_seconds()
         activity.logger.info(
-            "touch %s attempt %d: due %s, started %s (%.1f s in the queue)",
+            "touch %s attempt %d: due %s, started %s (%.1f s in the queue), began here %.1f s "
+            "later",
             touch.touch_id,
             info.attempt,
             info.current_attempt_scheduled_time.isoformat(),
             info.started_time.isoformat(),
             waited,
+            late,
         )
 
 

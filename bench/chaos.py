@@ -67,7 +67,9 @@ HOLD = 0.3
 #: How many of the slowest retried sends' timelines the report prints.
 TIMELINES = 5
 #: A retried attempt in the worker's log (activities/touches.py ``_log_retry``).
-RETRY_LINE = re.compile(r"touch (\S+) attempt (\d+): due (\S+), started (\S+)")
+RETRY_LINE = re.compile(
+    r"touch (\S+) attempt (\d+): due (\S+), started (\S+) .*began here ([\d.]+) s later"
+)
 
 
 def chaos_cadence(wait: float) -> Cadence:
@@ -133,6 +135,7 @@ class ChaosReport:
     lookups: int = 0
     retry_gaps: list[float] = field(default_factory=list)  # kill -> retried send, seconds
     unkilled_retries: list[str] = field(default_factory=list)  # retries with no kill before
+    began_late: list[float] = field(default_factory=list)  # attempts begun > 3 s after start
     slow_retries: list[str] = field(default_factory=list)  # each retry: gap, attempt, failure
     queue_waits: list[float] = field(default_factory=list)  # first attempts: scheduled -> started
     schedule_to_start_timeouts: int = 0  # sticky workflow tasks no worker picked up in time
@@ -182,6 +185,9 @@ class ChaosReport:
             f"retries with no kill before them (a live worker's attempt failed or timed out): "
             f"{len(self.unkilled_retries)}",
             *(f"  {line}" for line in self.unkilled_retries[:5]),
+            f"attempts a live worker began over 3 s after the server started them: "
+            f"{len(self.began_late)}, longest {max(self.began_late, default=0):.1f} s, over 10 s "
+            f"(the heartbeat timeout): {sum(late > 10 for late in self.began_late)}",
             f"first attempts waited for a worker: longest {max(self.queue_waits, default=0):.1f} "
             f"s, median {_median(self.queue_waits):.1f} s (a retry waits in the same queue)",
             f"SendGrid ({self.sendgrid}): {self.batches_cancelled} batches cancelled, "
@@ -380,6 +386,7 @@ async def run_chaos(
             )
             report.finished = done.count
             attempts = retried_attempts(processes.log)
+            report.began_late = [late for _, late, _ in attempts.pop("began late", [])]
             await read_histories(
                 client, "TaskQueue = 'chaos'", killed_at, report, settings.data_dir, attempts
             )
@@ -399,7 +406,10 @@ def retried_attempts(log: Path) -> dict[str, list[tuple[int, float, float]]]:
     for line in log.read_text(errors="replace").splitlines():
         match = RETRY_LINE.search(line)
         if match:
-            touch_id, attempt, due, started = match.groups()
+            touch_id, attempt, due, started, late = match.groups()
+            found["began late"].append((int(attempt), float(late), 0.0))
+            if attempt == "1":
+                continue
             found[touch_id].append(
                 (
                     int(attempt),
