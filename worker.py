@@ -27,6 +27,7 @@ from nurture.schema import StoreBehind
 from nurture.settings import ProductionConfigError, Settings, get_settings
 from nurture.temporal.client import connect
 from nurture.temporal.ids import touch_queue
+from nurture.temporal.looplag import watch_loop
 from nurture.temporal.setup import MissingSearchAttributes, check_search_attributes
 from nurture.temporal.telemetry import worker_runtime
 from nurture.temporal.tuning import WorkerTuning
@@ -175,7 +176,11 @@ async def main() -> None:
     logging.getLogger("nurture.worker").info("nurture worker: %s", routes)
     client = await connect(settings, worker_runtime(settings))
     await check_search_attributes(client)
-    await build_worker(client, settings).run()
+    watchdog = asyncio.create_task(watch_loop())  # a stalled loop makes live sends look dead
+    try:
+        await build_worker(client, settings).run()
+    finally:
+        watchdog.cancel()
 
 
 if __name__ == "__main__":

@@ -136,6 +136,7 @@ class ChaosReport:
     retry_gaps: list[float] = field(default_factory=list)  # kill -> retried send, seconds
     unkilled_retries: list[str] = field(default_factory=list)  # retries with no kill before
     began_late: list[float] = field(default_factory=list)  # attempts begun > 3 s after start
+    loop_stalls: list[float] = field(default_factory=list)  # worker event loop blocked, s
     slow_retries: list[str] = field(default_factory=list)  # each retry: gap, attempt, failure
     queue_waits: list[float] = field(default_factory=list)  # first attempts: scheduled -> started
     schedule_to_start_timeouts: int = 0  # sticky workflow tasks no worker picked up in time
@@ -188,6 +189,9 @@ class ChaosReport:
             f"attempts a live worker began over 3 s after the server started them: "
             f"{len(self.began_late)}, longest {max(self.began_late, default=0):.1f} s, over 10 s "
             f"(the heartbeat timeout): {sum(late > 10 for late in self.began_late)}",
+            f"worker event loop stalls over 2 s: {len(self.loop_stalls)}, longest "
+            f"{max(self.loop_stalls, default=0):.1f} s, over 8 s: "
+            f"{sum(s > 8 for s in self.loop_stalls)} (sorted: {sorted(self.loop_stalls)[-10:]})",
             f"first attempts waited for a worker: longest {max(self.queue_waits, default=0):.1f} "
             f"s, median {_median(self.queue_waits):.1f} s (a retry waits in the same queue)",
             f"SendGrid ({self.sendgrid}): {self.batches_cancelled} batches cancelled, "
@@ -387,6 +391,7 @@ async def run_chaos(
             report.finished = done.count
             attempts = retried_attempts(processes.log)
             report.began_late = [late for _, late, _ in attempts.pop("began late", [])]
+            report.loop_stalls = loop_stalls(processes.log)
             await read_histories(
                 client, "TaskQueue = 'chaos'", killed_at, report, settings.data_dir, attempts
             )
@@ -395,6 +400,16 @@ async def run_chaos(
         report.seconds = time.monotonic() - began
         _count(report, stub, Store(settings.store_url), leads)
     return report
+
+
+STALL_LINE = re.compile(r"event loop blocked for ([\d.]+) s")
+
+
+def loop_stalls(log: Path) -> list[float]:
+    """The worker's event-loop stalls it logged (nurture/temporal/looplag.py), seconds."""
+    if not log.exists():
+        return []
+    return [float(m.group(1)) for m in STALL_LINE.finditer(log.read_text(errors="replace"))]
 
 
 def retried_attempts(log: Path) -> dict[str, list[tuple[int, float, float]]]:
