@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -61,8 +62,13 @@ class TouchActivities:
         earlier attempt left in flight is resumed by the adapter (see nurture/channels/base.py).
         """
         _log_start(touch)
+        began = time.monotonic()
         with heartbeating():  # from the start: a slow store or render is not a dead worker
-            return self._reported(self._deliver(touch))
+            result = self._reported(self._deliver(touch))
+        took = time.monotonic() - began
+        if took > LATE_START:
+            activity.logger.info("touch %s: the send took %.1f s", touch.touch_id, took)
+        return result
 
     def _deliver(self, touch: Touch) -> TouchResult:
         done = self.store.get_touch(touch.touch_id)

@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -335,6 +337,7 @@ async def run_chaos(
     worker_settings: dict[str, str] | None = None,
     sendgrid: str = "at-most-once",
     hold: float = HOLD,
+    keep_logs: Path | None = None,
 ) -> ChaosReport:
     """The whole run in a temporary directory; returns the counts."""
     rng = random.Random(seed)
@@ -397,6 +400,11 @@ async def run_chaos(
             )
         finally:
             processes.stop()
+            if keep_logs is not None:  # the worker's and the dev server's logs, for a post-mortem
+                keep_logs.mkdir(parents=True, exist_ok=True)
+                for name in ("w.log", "temporal.log"):
+                    with contextlib.suppress(OSError):
+                        shutil.copy(Path(tmp) / name, keep_logs / name)
         report.seconds = time.monotonic() - began
         _count(report, stub, Store(settings.store_url), leads)
     return report
@@ -613,6 +621,9 @@ def main() -> None:
         "--hurry", action="store_true", help="after each kill, shorten orphaned sends by hand"
     )
     parser.add_argument(
+        "--keep-logs", type=Path, default=None, help="copy the worker's and server's logs here"
+    )
+    parser.add_argument(
         "--set",
         action="append",
         default=[],
@@ -630,6 +641,7 @@ def main() -> None:
             hurry=args.hurry,
             sendgrid=args.sendgrid,
             hold=args.hold,
+            keep_logs=args.keep_logs,
             worker_settings=dict(item.split("=", 1) for item in args.set),
         )
     )
