@@ -430,7 +430,8 @@ def retried_attempts(log: Path) -> dict[str, list[tuple[int, float, float]]]:
         match = RETRY_LINE.search(line)
         if match:
             touch_id, attempt, due, started, late = match.groups()
-            found["began late"].append((int(attempt), float(late), 0.0))
+            if float(late) > 3:
+                found["began late"].append((int(attempt), float(late), 0.0))
             if attempt == "1":
                 continue
             found[touch_id].append(
