@@ -15,14 +15,16 @@ from nurture.cadence.diff import diff_cadences
 from nurture.cadence.model import Cadence
 from nurture.leads.migrate import running_cadence_on, running_versions
 from nurture.leads.new_file_form import SOURCES, NewFile, on_disk, read_new_file
-from nurture.planning.pages import PLANNERS
+from nurture.roster.reps import Role
 from nurture.settings import Settings
 from nurture.temporal.calls import LeadError
 from nurture.web.auth import requires
 from nurture.web.csrf import require_csrf
 from nurture.web.pages import SettingsDep, app_client, render
 
-router = APIRouter(dependencies=[Depends(requires(*PLANNERS))])
+#: Who may compare versions: marketing, and managers and admins who look (as on /cadences).
+READERS: tuple[Role, ...] = ("marketing", "manager", "admin")
+router = APIRouter(dependencies=[Depends(requires(*READERS))])
 
 #: How long the page waits for Temporal to say which versions run (then it diffs files only).
 VISIBILITY_WAIT = 8.0

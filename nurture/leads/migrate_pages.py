@@ -13,6 +13,7 @@ last step of a cadence change rather than an act that needs an operator.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Annotated, Any
 
@@ -23,7 +24,8 @@ from starlette.datastructures import FormData
 from nurture.contracts import MigrateLead
 from nurture.leads.diff_page import versions_running
 from nurture.leads.migrate import parse_mapping
-from nurture.leads.migrate_runs import MigrationRun, MigrationRuns
+from nurture.leads.migrate_runs import MigrationRuns
+from nurture.leads.migrate_store import MigrationRun
 from nurture.leads.new_file_form import SOURCES, NewFile, on_disk, read_new_file
 from nurture.roster.reps import Rep, Role
 from nurture.web.auth import requires
@@ -39,10 +41,10 @@ _SEGMENT = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def get_runs(request: Request) -> MigrationRuns:
-    """Dependency: the web process's migration runs (made on first use)."""
+    """Dependency: the migration runs (in the app's store; made on first use)."""
     state = request.app.state
     if getattr(state, "migration_runs", None) is None:
-        state.migration_runs = MigrationRuns()
+        state.migration_runs = MigrationRuns(state.store)
     runs: MigrationRuns = state.migration_runs
     return runs
 
@@ -67,7 +69,6 @@ async def form_page(
     current = on_disk(settings, name)
     versions, temporal_error = await versions_running(request, name)
     segments = sorted(current.cadence.audience.segments) if current.cadence else []
-    mine = sorted((r for r in runs.runs.values() if r.name == name), key=lambda r: r.started)
     context: dict[str, Any] = {
         "name": name,
         "new": new,
@@ -77,7 +78,7 @@ async def form_page(
         "versions": versions,
         "temporal_error": temporal_error,
         "error": error,
-        "runs": list(reversed(mine)),
+        "runs": await asyncio.to_thread(runs.of_cadence, name),
     }
     status = 422 if error or new.problems else 200
     return render(request, "live/migrate.html", context, status)
@@ -109,7 +110,7 @@ async def migrate_submit(
     except ValueError as exc:
         return await form_page(request, settings, runs, name, new, values, str(exc))
     action = MigrateLead(cadence=new.cadence, mapping=mapping, by=f"{me.username} (web)")
-    run = runs.start(await app_client(request.app), action, segment, dry_run, me.username)
+    run = await runs.start(await app_client(request.app), action, segment, dry_run, me.username)
     return redirect(f"{_base(name)}/runs/{run.id}")
 
 
@@ -136,6 +137,7 @@ def run_progress(runs: RunsDep, name: str, run_id: str) -> dict[str, Any]:
         "done": run.done,
         "total": run.total,
         "finished": run.finished.isoformat() if run.finished else None,
+        "interrupted": run.interrupted,
         "error": run.error,
         "read": len(run.plans),
         "movable": len(run.movable),
@@ -150,21 +152,21 @@ async def migrate_after_dry_run(
     request: Request, runs: RunsDep, me: MigratorDep, name: str, run_id: str
 ) -> RedirectResponse:
     """Migrate with the input of a finished dry run (confirmed); on to the new run's page."""
-    dry = _run(runs, name, run_id)
-    if not dry.dry_run or dry.running or dry.error:
+    dry = await asyncio.to_thread(_run, runs, name, run_id)
+    if not dry.dry_run or dry.finished is None or dry.error:
         raise HTTPException(409, "only a finished dry run can be carried out")
     form = await request.form()
     if form.get("confirm") != "yes":
         raise HTTPException(422, "tick the box to confirm the move")
     action = dry.action.model_copy(update={"by": f"{me.username} (web)"})
-    run = runs.start(await app_client(request.app), action, dry.segment, False, me.username)
+    run = await runs.start(await app_client(request.app), action, dry.segment, False, me.username)
     return redirect(f"{_base(name)}/runs/{run.id}")
 
 
 def _run(runs: MigrationRuns, name: str, run_id: str) -> MigrationRun:
     run = runs.get(run_id)
     if run is None or run.name != name:
-        raise HTTPException(404, "no such run (runs are kept while the web app runs)")
+        raise HTTPException(404, "no such run (the latest runs are kept)")
     return run
 
 

@@ -202,6 +202,8 @@ async def test_a_marketer_diffs_and_migrates_in_the_browser(
 
     await page.get_by_role("link", name="Migrate running leads").click()
     await page.get_by_label("Step mappings").fill("wait-b=wait-b2")
+    await page.get_by_label("Segment").fill("moving")
+    await page.screenshot(path=str(ARTIFACTS / "cadence-migrate-form.png"), full_page=True)
     await page.get_by_role("button", name="Dry run").click()
     outcome = page.locator("p.outcome")
     await expect(outcome).to_contain_text("4 of 5", timeout=60_000)

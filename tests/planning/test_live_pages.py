@@ -122,3 +122,18 @@ def test_the_migrate_form_refuses_what_it_cannot_run(live: TestClient, cadences:
     assert bad_segment.startswith("422") and "letters, digits" in bad_segment
     invalid = post(live, url, source="paste", text="name: standard\nversion: two\n", mode="dry-run")
     assert invalid.startswith("422") and "pasted standard.yaml" in invalid
+
+
+def test_the_diff_of_an_uploaded_version(live: TestClient, cadences: Path) -> None:
+    log_in(live, "mia.marketing")
+    token = csrf_of(live.get("/cadences/standard/diff").text)
+    files = {"upload": ("standard-v2.yaml", standard_v2(cadences).encode(), "text/yaml")}
+    data = {"csrf_token": token, "old": "file", "source": "upload"}
+    shown = live.post("/cadences/standard/diff", data=data, files=files)
+    assert shown.status_code == 200, shown.text
+    assert "(standard-v2.yaml)" in shown.text and "+ step webinar-email (email) added" in shown.text
+    bad = {"upload": ("v2.yaml", b"\xff\xfe not text", "text/yaml")}
+    refused = live.post("/cadences/standard/diff", data=data, files=bad)
+    assert refused.status_code == 422 and "not UTF-8" in refused.text
+    none = live.post("/cadences/standard/diff", data=data)
+    assert none.status_code == 422 and "choose a file to upload" in none.text

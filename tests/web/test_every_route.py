@@ -124,6 +124,8 @@ PAGES = [
     ("/desk/team", {"rep", "manager"}),
     ("/handoffs", {"sales", "manager"}),
     ("/handoffs/L1", {"sales", "manager"}),
+    ("/cadences/L1/diff", {"marketing", "manager", "admin"}),
+    ("/cadences/L1/migrate", {"marketing", "admin"}),
 ]
 PEOPLE = {"rita": "rep", "mo": "manager", "sal": "sales", "mark": "marketing", "ada": "admin"}
 
