@@ -6,9 +6,11 @@ time, judges the email at its planned time (hours, governor) and sends it with t
 SendGrid's ``send_at``. The channel keeps the floor: a ``send_at`` nearer than the delay (the
 planned time is past, or the send started late) becomes now + delay, as before.
 
-The journey learns the delay from its touches' results (``TouchResult.email_lead``, reported
-by the worker from its settings, 0 when off), so a journey's first email is planned from its
-second touch on; an email at enrolment is due at once and goes out at now + delay either way.
+A wait after a planned email counts from its planned time (after an email sent at once, e.g.
+at enrolment, the wait counts from the send, as before). The journey learns the delay from its
+touches' results (``TouchResult.email_lead``, reported by the worker from its settings, 0 when
+off), so a journey's first email is planned from its second touch on; an email at enrolment
+is due at once and goes out at now + delay either way.
 Only an email step right after a wait (or deferred into hours) is planned; one reached through
 a branch or goto after the wait is sent at now + delay.
 """
@@ -63,10 +65,16 @@ def take_planned(j: Journey, channel: Channel, now: datetime) -> datetime | None
     return planned
 
 
+def sent(j: Journey, planned_at: datetime | None) -> None:
+    """A planned email went out: the next wait counts from its planned time (no drift)."""
+    j.waits_from = planned_at
+
+
 def wait_start(j: Journey, now: datetime) -> datetime:
-    """When a wait step starts: now, or when a scheduled email just sent reaches the lead (the
-    cadence's spacing holds from the touch as the lead gets it)."""
-    return max([now, *(m.at for m in j.touch_log)])
+    """When a wait step starts: now, or the planned time of the email just sent ahead of it
+    (the cadence's spacing holds from the plan, not from the early start)."""
+    since, j.waits_from = j.waits_from, None
+    return max(now, since) if since is not None else now
 
 
 def learn(j: Journey, result: TouchResult) -> None:

@@ -239,6 +239,9 @@ class Journey(BaseModel):
     planned_send: AwareDatetime | None = Field(
         None, description="Woken early for an email: its planned time (nurture/journey/planned.py)"
     )
+    waits_from: AwareDatetime | None = Field(
+        None, description="A planned email was sent ahead: the next wait counts from its plan"
+    )
     milestone_chain: str | None = Field(
         None, description="Journey log on: the chain id in each milestone's key"
     )

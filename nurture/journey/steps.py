@@ -171,6 +171,7 @@ def on_touch_result(journey: Journey, result: TouchResult, now: datetime) -> Non
             touch.touch_id,
         )
     else:
+        planned.sent(journey, touch.planned_at)
         journey.touches_sent += 1
         reaches = result.send_at or now  # a scheduled send counts when it reaches the lead
         journey.touch_log = [m for m in journey.touch_log if m.at > now - WEEK] + [

@@ -38,8 +38,8 @@ def first_email(lead: timedelta | None) -> Journey:
 
 
 def test_an_email_after_a_wait_starts_ahead_and_is_planned_for_its_time() -> None:
-    j = first_email(LEAD)  # unplanned (at enrolment): it reaches the lead at T0 + the delay
-    planned = T0 + LEAD + timedelta(days=2)  # the wait counts from then
+    j = first_email(LEAD)  # unplanned (at enrolment): the wait counts from its send, as before
+    planned = T0 + timedelta(days=2)
     wait = engine.advance(j, T0)
     assert isinstance(wait, Wait) and wait.until == planned - LEAD - START_MARGIN
     assert j.next_touch_at == planned  # what the desk and reports show stays the plan
@@ -48,9 +48,9 @@ def test_an_email_after_a_wait_starts_ahead_and_is_planned_for_its_time() -> Non
     assert isinstance(command, SendTouch) and command.touch.planned_at == planned
     engine.on_touch_result(j, sent(LEAD, planned), woke)
     [entry] = [e for e in j.timeline if e.kind == "touch" and e.step == "b"]
-    assert entry.at == woke and "reaches the lead Wed 04 Mar 10:11 UTC" in entry.text
+    assert entry.at == woke and "reaches the lead Wed 04 Mar 10:00 UTC" in entry.text
     assert j.touch_log[-1].at == planned  # the governor counts it when it reaches the lead
-    then = engine.advance(j, woke)  # the next wait counts from when the email reaches the lead
+    then = engine.advance(j, woke)  # the next wait counts from the email's planned time
     assert isinstance(then, Wait) and then.until == planned + timedelta(days=1)  # an SMS: on time
 
 
@@ -67,20 +67,24 @@ def test_a_late_wake_up_sends_at_once_and_the_channel_adds_the_delay() -> None:
     j = first_email(LEAD)
     wait = engine.advance(j, T0)
     assert isinstance(wait, Wait)
-    late = T0 + LEAD + timedelta(days=2, minutes=5)  # the worker was down past the plan
+    late = T0 + timedelta(days=2, minutes=5)  # the worker was down past the plan
     command = engine.advance(j, late)
     assert isinstance(command, SendTouch) and command.touch.planned_at is None
 
 
 def test_an_email_planned_outside_hours_is_deferred_then_woken_early_for() -> None:
-    start = T0.replace(hour=17, minute=55)  # Mon 17:55: the first email reaches the lead 18:06
-    j = journey(cadence(STEPS, hours="08:00-18:00"), at=start, holidays=False)
+    start = T0.replace(hour=17, minute=30)  # Mon 17:30; hours 08:00-18:00
+    steps = (
+        "  - id: a\n    email: {template: e}\n  - wait: {hours: 1}\n"
+        "  - id: b\n    email: {template: e}\n"
+    )
+    j = journey(cadence(steps, hours="08:00-18:00"), at=start, holidays=False)
     assert isinstance(engine.advance(j, start), SendTouch)
     engine.on_touch_result(j, sent(LEAD, start + LEAD), start)
     wait = engine.advance(j, start)
-    assert isinstance(wait, Wait)  # planned Wed 18:06: woken at 17:54, judged at 18:06
+    assert isinstance(wait, Wait)  # planned 18:30: woken at 18:18, judged at 18:30
     deferred = engine.advance(j, wait.until)
-    opening = T0.replace(hour=8) + timedelta(days=3)  # Thu 08:00
+    opening = T0.replace(hour=8) + timedelta(days=1)  # Tue 08:00
     assert isinstance(deferred, Wait) and deferred.until == opening - LEAD - START_MARGIN
     assert any("Defer" in t for t in texts(j))
     command = engine.advance(j, deferred.until)
@@ -112,5 +116,5 @@ def test_turning_the_delay_off_stops_planning() -> None:
     assert j.email_lead == LEAD.total_seconds()
     planned.learn(j, sent(None))  # the next result from a worker without the delay
     assert j.email_lead is None
-    wait = engine.advance(j, T0)  # counted from when the first email reached the lead
-    assert isinstance(wait, Wait) and wait.until == T0 + LEAD + timedelta(days=2)
+    wait = engine.advance(j, T0)
+    assert isinstance(wait, Wait) and wait.until == T0 + timedelta(days=2)

@@ -93,8 +93,9 @@ async def test_an_email_reaches_the_lead_at_its_planned_time(
     reaches = datetime.fromtimestamp(sends[first]["send_at"], UTC)
     assert f"reaches the lead {reaches:%a %d %b %H:%M} UTC" in first_line.text
 
-    # The wait counts from then; the second email is planned 2 days later, started ahead of it.
-    planned = reaches + timedelta(days=2)
+    # The wait counts from that send (it was not planned); the second email is planned 2 days
+    # later and started ahead of its planned time.
+    planned = first_line.at + timedelta(days=2)
     assert sends[again]["send_at"] == int(planned.timestamp())
     assert sends[again]["batch_id"] != sends[first]["batch_id"]
     line = next(e for e in timeline if e.kind == "touch" and e.step == "again")
