@@ -44,6 +44,11 @@ class Touch(BaseModel):
     due: AwareDatetime | None = None
     variant: str | None = Field(None, description="The A/B variant of the step this lead gets")
     content: str | None = Field(None, description="The variant's inline text (sms, voicemail)")
+    planned_at: AwareDatetime | None = Field(
+        None,
+        description="An email started ahead of its planned time: when it should reach the lead "
+        "(SendGrid's send_at; nurture/journey/planned.py)",
+    )
 
 
 class TouchResult(BaseModel):
@@ -58,6 +63,14 @@ class TouchResult(BaseModel):
     error: str | None = Field(None, description="Why a permanent failure stops the channel")
     delivery_unknown: bool = Field(
         False, description="Skipped because the provider may or may not have it (at most once)"
+    )
+    send_at: AwareDatetime | None = Field(
+        None, description="A scheduled send: when the provider delivers it (SendGrid's send_at)"
+    )
+    email_lead: float | None = Field(
+        None,
+        description="Seconds an email is scheduled ahead (NURTURE_SENDGRID_SEND_DELAY), as the "
+        "worker is configured; 0 when off; None: not reported",
     )
 
 

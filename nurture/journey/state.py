@@ -233,6 +233,15 @@ class Journey(BaseModel):
         False, description="Touch steps' A/B variants apply (the workflow's 2026-12-variants patch)"
     )
     timeline: list[JourneyEntry] = Field(default_factory=list)
+    email_lead: float | None = Field(
+        None, description="Seconds emails are scheduled ahead (learnt from touch results)"
+    )
+    planned_send: AwareDatetime | None = Field(
+        None, description="Woken early for an email: its planned time (nurture/journey/planned.py)"
+    )
+    waits_from: AwareDatetime | None = Field(
+        None, description="A planned email was sent ahead: the next wait counts from its plan"
+    )
     milestone_chain: str | None = Field(
         None, description="Journey log on: the chain id in each milestone's key"
     )
