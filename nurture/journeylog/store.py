@@ -23,8 +23,8 @@ from nurture.store import Base, Store, UTCDateTime
 
 __all__ = ["JourneyLeadRow", "JourneyLog", "JourneyLogRow"]
 
-#: Rows per INSERT statement (SQLite allows 32,766 bound parameters; 19 columns a row).
-CHUNK = 500
+#: Rows per executemany (and per ``IN`` list of lead ids); the driver pages them further.
+CHUNK = 5000
 
 
 class JourneyLogRow(Base):
@@ -72,7 +72,12 @@ class JourneyLog:
         return self.record_rows([m.model_dump() for m in milestones])
 
     def record_rows(self, rows: list[dict[str, Any]]) -> int:
-        """:meth:`record` of milestones given as ``journey_log`` column values."""
+        """:meth:`record` of milestones given as ``journey_log`` column values.
+
+        One transaction for the batch; the insert is one compiled statement run as an
+        executemany (SQLAlchemy's "insertmanyvalues" sends pages of rows per round trip), so a
+        journey's few rows and the bench's thousands go the same fast way."""
+        rows = _unique(rows)
         if not rows:
             return 0
         dialect = self.store.engine.dialect.name
@@ -80,16 +85,17 @@ class JourneyLog:
         if dialect not in ("sqlite", "postgresql"):
             return sum(self._insert_one(table, row) for row in rows)
         dialect_insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
+        statement = (
+            dialect_insert(table)
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(table.c.key)
+        )
         with self.store.session() as session, session.begin():
+            connection = session.connection()
             keys: set[str] = set()
             for start in range(0, len(rows), CHUNK):
-                statement = (
-                    dialect_insert(table)
-                    .values(rows[start : start + CHUNK])
-                    .on_conflict_do_nothing(index_elements=["key"])
-                    .returning(table.c.key)
-                )
-                keys.update(session.scalars(statement))
+                result = connection.execute(statement, rows[start : start + CHUNK])
+                keys.update(result.scalars())
             new = [row for row in rows if row["key"] in keys]
             _summarise(session, new)
         return len(new)
@@ -115,6 +121,14 @@ class JourneyLog:
             query = query.where(JourneyLogRow.lead_id == lead_id)
         with self.store.session() as session:
             return list(session.scalars(query))
+
+
+def _unique(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows with each key once (the first), so a batch repeating a key counts it once."""
+    seen: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        seen.setdefault(row["key"], row)
+    return list(seen.values()) if len(seen) < len(rows) else rows
 
 
 def _summarise(session: Session, rows: list[dict[str, Any]]) -> None:
