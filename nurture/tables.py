@@ -10,6 +10,7 @@ from sqlalchemy import MetaData
 
 from nurture.channels.email_attempts import EmailAttemptRow
 from nurture.inbox.store import InboxRecord
+from nurture.journeylog.rollup import JourneyCountRow, JourneySpanRow
 from nurture.journeylog.store import JourneyLeadRow, JourneyLogRow
 from nurture.roster.assignments import AssignmentRecord
 from nurture.roster.reps import RepRow, RoundRobinRow, TeamRow
@@ -30,6 +31,8 @@ ALL: tuple[type[Base], ...] = (
     JourneyLogRow,
     EmailAttemptRow,
     JourneyLeadRow,
+    JourneyCountRow,
+    JourneySpanRow,
 )
 
 

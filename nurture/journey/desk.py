@@ -7,6 +7,7 @@ from datetime import datetime
 
 from nurture.cadence.steps import CallStep, CallTimeout, Outcome
 from nurture.contracts import (
+    MAX_TALK_SECONDS,
     Assignment,
     AssignRequest,
     CallTaskView,
@@ -181,6 +182,10 @@ def refuse_task_action(
         and action.call_back_at <= now
     ):
         raise ActionRefused("the call-back time must be in the future")
+    talk = action.talk_seconds if isinstance(action, CompleteTask) else None
+    if talk is not None and not 0 <= talk <= MAX_TALK_SECONDS:
+        hours = MAX_TALK_SECONDS // 3600
+        raise ActionRefused(f"talk time must be between 0 and {hours} hours (got {talk} s)")
 
 
 def claim_task(journey: Journey, action: ClaimTask, now: datetime) -> CallTaskView:
@@ -245,6 +250,7 @@ def complete_task(journey: Journey, action: CompleteTask, now: datetime) -> Call
         touch_id=t.touch_id,
         rep=action.rep,
         reason=action.disposition.value,
+        talk_seconds=action.talk_seconds,
     )
     on_event(journey, event, now)
     why = f"{action.disposition.label.lower()} (call by {action.rep})"

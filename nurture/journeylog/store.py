@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from nurture.journey.state import Milestone
-from nurture.journeylog import summary
+from nurture.journeylog import rollup, summary
 from nurture.journeylog.summary import JourneyLeadRow
 from nurture.store import Base, Store, UTCDateTime
 
@@ -33,7 +33,7 @@ class JourneyLogRow(Base):
     __tablename__ = "journey_log"
     __table_args__ = (
         Index("ix_journey_log_kind_at", "kind", "at"),
-        Index("ix_journey_log_lead_at", "lead_id", "at"),
+        Index("ix_journey_log_lead_kind", "lead_id", "kind", "at"),
         Index("ix_journey_log_touch", "touch_id"),
         Index("ix_journey_log_counts", "kind", "step", "channel", "variant", "reason"),
     )
@@ -58,6 +58,8 @@ class JourneyLogRow(Base):
     points: Mapped[int | None] = mapped_column(Integer, default=None)
     reason: Mapped[str | None] = mapped_column(String(200), default=None)
     rep: Mapped[str | None] = mapped_column(String(64), default=None)
+    #: A completed call task's talk time, when the rep recorded it.
+    talk_seconds: Mapped[int | None] = mapped_column(Integer, default=None)
 
 
 class JourneyLog:
@@ -77,7 +79,7 @@ class JourneyLog:
         One transaction for the batch; the insert is one compiled statement run as an
         executemany (SQLAlchemy's "insertmanyvalues" sends pages of rows per round trip), so a
         journey's few rows and the bench's thousands go the same fast way."""
-        rows = _unique(rows)
+        rows = _complete(_unique(rows))
         if not rows:
             return 0
         dialect = self.store.engine.dialect.name
@@ -98,6 +100,7 @@ class JourneyLog:
                 keys.update(result.scalars())
             new = [row for row in rows if row["key"] in keys]
             _summarise(session, new)
+            rollup.fold(session, new)
         return len(new)
 
     def _insert_one(self, table: Table, row: dict[str, Any]) -> bool:
@@ -105,6 +108,7 @@ class JourneyLog:
             with self.store.session() as session, session.begin():
                 session.execute(insert(table).values(row))
                 _summarise(session, [row])
+                rollup.fold(session, [row])
         except IntegrityError:
             return False
         return True
@@ -121,6 +125,15 @@ class JourneyLog:
             query = query.where(JourneyLogRow.lead_id == lead_id)
         with self.store.session() as session:
             return list(session.scalars(query))
+
+
+def _complete(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every row with every column (one executemany needs the same keys in each row)."""
+    columns = JourneyLogRow.__table__.columns.keys()
+    if all(len(row) == len(columns) for row in rows):
+        return rows
+    blank = dict.fromkeys(c for c in columns if c != "id")
+    return [{**blank, **row} for row in rows]
 
 
 def _unique(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
