@@ -142,6 +142,10 @@ def refuse_task_action(
     journey: Journey, action: ClaimTask | ReleaseTask | CompleteTask, now: datetime
 ) -> None:
     """Raise ``ActionRefused`` with a clear message unless the desk action fits the open task."""
+    talk = action.talk_seconds if isinstance(action, CompleteTask) else None
+    if talk is not None and not 0 <= talk <= MAX_TALK_SECONDS:
+        hours = MAX_TALK_SECONDS // 3600
+        raise ActionRefused(f"talk time must be between 0 and {hours} hours (got {talk} s)")
     t = journey.call_task
     if t is not None and t.touch_id == action.task_id and t.outcome is not None:
         raise ActionRefused(f"task {t.touch_id} is closed: already completed ({t.outcome.value})")
@@ -182,10 +186,6 @@ def refuse_task_action(
         and action.call_back_at <= now
     ):
         raise ActionRefused("the call-back time must be in the future")
-    talk = action.talk_seconds if isinstance(action, CompleteTask) else None
-    if talk is not None and not 0 <= talk <= MAX_TALK_SECONDS:
-        hours = MAX_TALK_SECONDS // 3600
-        raise ActionRefused(f"talk time must be between 0 and {hours} hours (got {talk} s)")
 
 
 def claim_task(journey: Journey, action: ClaimTask, now: datetime) -> CallTaskView:
