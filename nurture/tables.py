@@ -12,6 +12,7 @@ from nurture.channels.email_attempts import EmailAttemptRow
 from nurture.inbox.store import InboxRecord
 from nurture.journeylog.rollup import JourneyCountRow, JourneySpanRow
 from nurture.journeylog.store import JourneyLeadRow, JourneyLogRow
+from nurture.leads.migrate_store import MigrationRunRow
 from nurture.roster.assignments import AssignmentRecord
 from nurture.roster.reps import RepRow, RoundRobinRow, TeamRow
 from nurture.store import Base, TouchRecord
@@ -31,6 +32,7 @@ ALL: tuple[type[Base], ...] = (
     JourneyLogRow,
     EmailAttemptRow,
     JourneyLeadRow,
+    MigrationRunRow,
     JourneyCountRow,
     JourneySpanRow,
 )
