@@ -55,7 +55,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--leads", type=int, default=300)
     parser.add_argument("--seed", type=int, default=13)
-    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--concurrency", type=int, default=16)
     args = parser.parse_args()
     return asyncio.run(main_async(args.leads, args.seed, args.concurrency))
 

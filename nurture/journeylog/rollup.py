@@ -211,7 +211,7 @@ def _spans(session: Session, completed: list[dict[str, Any]]) -> None:
                 "version": row["version"],
                 "segment": row["segment"] or "",
                 "rep": row["rep"] or "—",
-                "seconds": (row["at"] - created[task]).total_seconds(),
+                "seconds": round((row["at"] - created[task]).total_seconds(), 3),
             }
     if first:
         table = cast(Table, JourneySpanRow.__table__)

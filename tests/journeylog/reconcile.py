@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowUpdateFailedError
 
 from nurture.cadence.sales import DeclineReason
 from nurture.contracts import AcceptHandoff, CloseOpportunity, DeclineHandoff, HandoffView
@@ -35,8 +35,9 @@ from workflows.lead import LeadJourneyWorkflow
 STAGES = ("sales_ready", "accepted", "opportunity", "won", "lost")
 
 
-async def run_lead(client: Client, settings: Settings, n: int, rng: random.Random) -> str:
+async def run_lead(client: Client, settings: Settings, n: int, seed: int) -> str:
     """One lead on the quick cadence, with what the dice say; returns its workflow id."""
+    rng = random.Random(seed * 1_000_003 + n)  # the lead's own dice: the same run every time
     lead = make_lead(f"R{n:03d}", segment="quick", owner="", fields={"source": f"s{n % 3}"})
     journey = new_journey(lead, fixture_cadence("quick"), datetime.now(UTC), RULES)
     handle = await client.start_workflow(
@@ -60,19 +61,32 @@ async def run_lead(client: Client, settings: Settings, n: int, rng: random.Rando
         view = await handle.query(LeadJourneyWorkflow.handoff)
         return view if view is not None and view.owner else None
 
-    handoff = await eventually(assigned, timeout=60)
-    rep, hid = handoff.owner or "", handoff.handoff_id
+    async def answer(accept: bool) -> HandoffView:
+        """Accept or decline the handoff; under load it can be between owners (an escalation
+        re-assigning it): then ask again, as a rep would."""
+        while True:
+            view = await eventually(assigned, timeout=60)
+            rep = view.owner or ""
+            try:
+                if accept:
+                    action: Any = AcceptHandoff(handoff_id=view.handoff_id, rep=rep)
+                    await handle.execute_update(LeadJourneyWorkflow.accept_handoff, action)
+                else:
+                    reason = rng.choice((DeclineReason.not_ready, DeclineReason.bad_fit))
+                    action = DeclineHandoff(handoff_id=view.handoff_id, rep=rep, reason=reason)
+                    await handle.execute_update(LeadJourneyWorkflow.decline_handoff, action)
+                return view
+            except WorkflowUpdateFailedError as exc:
+                if "try again" not in str(exc.cause) and "belongs to" not in str(exc.cause):
+                    raise
+                await asyncio.sleep(0.5)
+
     fate = (0.1, 0.35, 0.5, 0.6, 0.8, 0.9)[n % 6]  # declined, accepted, won, won, lost, lost
     if fate < 0.3:
-        reason = rng.choice((DeclineReason.not_ready, DeclineReason.bad_fit))
-        await handle.execute_update(
-            LeadJourneyWorkflow.decline_handoff,
-            DeclineHandoff(handoff_id=hid, rep=rep, reason=reason),
-        )
+        await answer(accept=False)
         return handle.id
-    await handle.execute_update(
-        LeadJourneyWorkflow.accept_handoff, AcceptHandoff(handoff_id=hid, rep=rep)
-    )
+    handoff = await answer(accept=True)
+    rep, hid = handoff.owner or "", handoff.handoff_id
     if fate < 0.45:
         return handle.id
     await handle.execute_update(
@@ -129,13 +143,12 @@ async def reconcile(
     """Run ``leads`` journeys to a quiet state, then check every report figure below against
     the journeys' own ``journey`` query (AssertionError when one differs)."""
     add_sales_team(store)
-    rng = random.Random(seed)
     started = time.perf_counter()
     gate = asyncio.Semaphore(concurrency)
 
     async def one(n: int) -> Journey:
         async with gate:
-            wid = await run_lead(client, settings, n, rng)
+            wid = await run_lead(client, settings, n, seed)
             try:
                 return await eventually(lambda: settled(client, wid), timeout=timeout)
             except AssertionError:

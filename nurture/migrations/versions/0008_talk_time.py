@@ -118,9 +118,9 @@ def _backfill() -> None:
         f" GROUP BY d, {keys}"
     )
     seconds = (
-        "(julianday(f.at) - julianday(c.at)) * 86400.0"
+        "ROUND((julianday(f.at) - julianday(c.at)) * 86400.0, 3)"
         if sqlite
-        else "EXTRACT(EPOCH FROM f.at - c.at)"
+        else "ROUND(EXTRACT(EPOCH FROM f.at - c.at), 3)"
     )
     first = day.replace("l.at", "f.at")
     op.execute(
