@@ -1,7 +1,7 @@
 """Reconciliation: after a dev-server run of leads with random engagement, declines, wins and
 losses, the reports say what the journeys themselves say (their ``journey`` query).
 
-``make test`` runs a reduced size (``NURTURE_RECONCILE_LEADS``, default 40); bench/reconcile.py
+``make test`` runs a reduced size (``NURTURE_RECONCILE_LEADS``, default 30); bench/reconcile.py
 runs a few hundred with the same checks.
 """
 
@@ -15,7 +15,7 @@ from nurture.settings import Settings
 from nurture.store import Store
 from tests.journeylog.reconcile import reconcile
 
-LEADS = int(os.environ.get("NURTURE_RECONCILE_LEADS", "40"))
+LEADS = int(os.environ.get("NURTURE_RECONCILE_LEADS", "30"))
 
 
 async def test_reports_match_the_journeys(
