@@ -13,9 +13,10 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowQueryFailedError, WorkflowUpdateFailedError
 
 from nurture.cadence.sales import DeclineReason
 from nurture.contracts import AcceptHandoff, CloseOpportunity, DeclineHandoff, HandoffView
@@ -32,6 +33,7 @@ from tests.journeylog.test_journey_log_workflow import add_sales_team
 from tests.workflows.test_handoff import RULES
 from workflows.lead import LeadJourneyWorkflow
 
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 STAGES = ("sales_ready", "accepted", "opportunity", "won", "lost")
 
 
@@ -151,6 +153,12 @@ async def reconcile(
             wid = await run_lead(client, settings, n, seed)
             try:
                 return await eventually(lambda: settled(client, wid), timeout=timeout)
+            except WorkflowQueryFailedError as exc:  # keep the history that failed to replay
+                history = await client.get_workflow_handle(wid).fetch_history()
+                ARTIFACTS.mkdir(parents=True, exist_ok=True)
+                saved = ARTIFACTS / f"replay-failed-{wid}.json"
+                saved.write_text(history.to_json())
+                raise AssertionError(f"{wid}: {exc} (history: {saved})") from exc
             except AssertionError:
                 state = await client.get_workflow_handle(wid).query(LeadJourneyWorkflow.state)
                 raise AssertionError(
