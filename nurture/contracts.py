@@ -177,6 +177,10 @@ class ReleaseTask(BaseModel):
     rep: str = Field(min_length=1, max_length=100)
 
 
+#: The longest talk time a rep can record for one call (4 hours).
+MAX_TALK_SECONDS = 4 * 3600
+
+
 class CompleteTask(BaseModel):
     """A rep records how the call went. ``event_id`` makes a resubmitted form harmless."""
 
@@ -187,6 +191,9 @@ class CompleteTask(BaseModel):
     meeting_at: AwareDatetime | None = Field(None, description="Required for meeting_booked")
     call_back_at: AwareDatetime | None = Field(None, description="Required for call_back_later")
     qualification: Qualification | None = Field(None, description="Required for qualified")
+    talk_seconds: int | None = Field(
+        None, ge=0, le=MAX_TALK_SECONDS, description="How long the rep talked, when known"
+    )
     event_id: str = Field(min_length=1, max_length=200)
 
     @model_validator(mode="after")

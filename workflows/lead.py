@@ -70,6 +70,9 @@ SEND_HEARTBEAT_TIMEOUT = timedelta(seconds=10)
 LATE_CONFIRM = "2026-12-late-confirm"
 #: Patch: emails sent as scheduled sends are planned (started ahead, send_at = planned time).
 PLANNED_SEND = "2026-12-planned-send"
+#: Patch: a wait's timer is measured from when the engine decided it (before the journey-log
+#: flush), so a replay gives the same timer whichever workflow task resolved the flush.
+WAIT_CLOCK_PATCH = "2026-12-wait-clock"
 
 
 @workflow.defn(name="LeadJourney")
@@ -103,6 +106,9 @@ class LeadJourneyWorkflow:
                 await self._hold(exc)
                 continue
             self._publish()
+            # asked before the flush, so a replay asks in the same workflow task
+            wait_clock = isinstance(command, Wait) and workflow.patched(WAIT_CLOCK_PATCH)
+            decided_at = workflow.now()
             if isinstance(command, Finish):
                 milestones.finished(journey, workflow.now())
             if not isinstance(command, (SendTouch, Assign, LoadCadence)):
@@ -124,7 +130,11 @@ class LeadJourneyWorkflow:
                 case Wait(until=until, summary=summary):
                     if self._history_is_long():
                         await self._continue_as_new()
-                    await self._sleep(until - workflow.now() if until else None, summary)
+                    # The wait counts from when it was decided, not from after the journey-log
+                    # flush: a replay resolves that local activity in an earlier workflow task
+                    # than a loaded worker may have, and a clock read after it would differ.
+                    start = decided_at if wait_clock else workflow.now()
+                    await self._sleep(until - start if until else None, summary)
                 case Assign(request=request):
                     if request.escalation:  # metrics are not commands: replays are unchanged
                         _sla_breached()

@@ -87,6 +87,7 @@ class Milestone(BaseModel):
     points: int | None = None
     reason: str | None = None
     rep: str | None = None
+    talk_seconds: int | None = None
 
 
 class WaitingFor(BaseModel):
