@@ -51,7 +51,7 @@ def test_the_lead_summary_follows_new_rows_only(any_store: Store) -> None:
 
 
 def test_the_migration_counts_an_existing_log_as_the_writes_do(any_store: Store) -> None:
-    """0008_talk_time fills journey_counts and journey_spans from the log already there: the
+    """0009_talk_time fills journey_counts and journey_spans from the log already there: the
     same rows rollup.fold keeps as milestones arrive (SQLite and PostgreSQL SQL both)."""
     import importlib.util
 
@@ -86,7 +86,7 @@ def test_the_migration_counts_an_existing_log_as_the_writes_do(any_store: Store)
 
     kept = snapshot()
     assert kept[0] and kept[1] and ("L1", 1) in kept[2]
-    path = ROOT / "nurture" / "migrations" / "versions" / "0008_talk_time.py"
+    path = ROOT / "nurture" / "migrations" / "versions" / "0009_talk_time.py"
     spec = importlib.util.spec_from_file_location("talk_time", path)
     assert spec and spec.loader
     migration = importlib.util.module_from_spec(spec)

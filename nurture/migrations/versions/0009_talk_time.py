@@ -11,8 +11,8 @@
 Existing rows are counted from the log here; from then on they are kept current in the same
 transaction as the log rows (nurture/journeylog/rollup.py).
 
-Revision ID: 0008_talk_time
-Revises: 0008_livepages
+Revision ID: 0009
+Revises: 0008
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008_talk_time"
-down_revision: str | None = "0008_livepages"
+revision: str = "0009"
+down_revision: str | None = "0008"
 branch_labels: str | None = None
 depends_on: str | None = None
 
