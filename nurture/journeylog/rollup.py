@@ -160,9 +160,7 @@ def _task_rows(
     session: Session, touch_ids: Iterable[str], kinds: tuple[str, ...]
 ) -> list[dict[str, Any]]:
     """Earlier log rows of these kinds for these call tasks (by the touch-id index)."""
-    from nurture.journeylog.store import JourneyLogRow
-
-    t = JourneyLogRow
+    t = Base.metadata.tables["journey_log"].c  # the log's table (its module imports this one)
     ids = sorted(set(touch_ids))
     found: list[dict[str, Any]] = []
     for start in range(0, len(ids), 500):
