@@ -24,6 +24,7 @@ from nurture.inbox import webhooks
 from nurture.inbox.delivery import Deliverer, DeliveryLoop, TemporalLink
 from nurture.inbox.store import Inbox
 from nurture.journeylog import pages as report_pages
+from nurture.leads import live_pages
 from nurture.planning import pages as planning_pages
 from nurture.roster.reps import Rep
 from nurture.sales import pages as sales_pages
@@ -79,6 +80,7 @@ def create_app(
     desk_pages.install(app)  # /desk pages
     app.include_router(sales_pages.router)  # /handoffs pages (behind the desk login)
     app.include_router(planning_pages.router)  # /cadences, /forecast (marketing)
+    app.include_router(live_pages.router)  # /cadences/NAME/diff, /cadences/NAME/migrate
     app.include_router(report_pages.router)  # /reports (marketing, managers)
     codec.install(app, settings)  # /codec/encode, /codec/decode for the Temporal UI and CLI
     app.include_router(health.router)  # /readyz, /metrics

@@ -11,6 +11,7 @@ from sqlalchemy import MetaData
 from nurture.channels.email_attempts import EmailAttemptRow
 from nurture.inbox.store import InboxRecord
 from nurture.journeylog.store import JourneyLeadRow, JourneyLogRow
+from nurture.leads.migrate_store import MigrationRunRow
 from nurture.roster.assignments import AssignmentRecord
 from nurture.roster.reps import RepRow, RoundRobinRow, TeamRow
 from nurture.store import Base, TouchRecord
@@ -30,6 +31,7 @@ ALL: tuple[type[Base], ...] = (
     JourneyLogRow,
     EmailAttemptRow,
     JourneyLeadRow,
+    MigrationRunRow,
 )
 
 

@@ -32,7 +32,17 @@ class FieldChange:
 
     def describe(self) -> str:
         """'email.template: intro → intro-short'."""
-        return f"{self.path}: {_show(self.old)} → {_show(self.new)}"
+        return f"{self.path}: {self.before} → {self.after}"
+
+    @property
+    def before(self) -> str:
+        """The old value in words ('(none)' when it was not set)."""
+        return _show(self.old)
+
+    @property
+    def after(self) -> str:
+        """The new value in words ('(none)' when it is no longer set)."""
+        return _show(self.new)
 
 
 @dataclass(frozen=True)

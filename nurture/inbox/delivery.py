@@ -257,6 +257,7 @@ class DeliveryLoop:
         self.interval = interval
         self.max_interval = max_interval
         self._wake = asyncio.Event()
+        self._stopping = False
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -268,17 +269,25 @@ class DeliveryLoop:
         """Run a pass now (e.g. after new events were accepted)."""
         self._wake.set()
 
-    async def stop(self) -> None:
-        """Stop and wait for the current pass to end."""
-        if self._task is not None:
+    async def stop(self, grace: float = 2 * CONNECT_TIMEOUT) -> None:
+        """Stop once the current pass ends (it releases the rows it claimed); a pass still
+        running after ``grace`` seconds is cancelled and its claims lapse with their lease."""
+        if self._task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), grace)
+        except TimeoutError:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            self._task = None
+        self._task = None
+        self._stopping = False
 
     async def _run(self) -> None:
         delay = self.interval
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 report = await self.deliverer.deliver()

@@ -9,6 +9,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from temporalio.client import Client
 from temporalio.service import RPCError
@@ -21,6 +22,7 @@ from nurture.leads.pauses import CONCURRENCY, cadence_query
 from nurture.settings import Settings
 from nurture.temporal.calls import LeadError, query, rpc_error, update
 from nurture.temporal.ids import lead_id_of
+from nurture.temporal.visibility import CADENCE_VERSION
 
 
 @dataclass
@@ -109,11 +111,63 @@ async def migrate_leads(
     return report
 
 
+class Progress(Protocol):
+    """Where a migration run is: a stage with its number of leads, then one step per lead."""
+
+    def stage(self, label: str, total: int) -> None: ...
+
+    def advance(self) -> None: ...
+
+
+async def migrate_cadence(
+    client: Client,
+    action: MigrateLead,
+    where: str | None,
+    dry_run: bool,
+    progress: Progress,
+) -> tuple[list[MovePlan], MigrationReport | None]:
+    """A whole run, as ``nurture cadence migrate`` and the migrate page do it: list the running
+    leads, read where each is (the plans), and unless ``dry_run`` move the movable ones."""
+    name = action.cadence.name
+    leads = await running_leads(client, name, where)
+    progress.stage(f"Reading {len(leads)} lead(s) on {name}", len(leads))
+    found = await plans(client, leads, action, progress.advance)
+    if dry_run:
+        return found, None
+    movable = [p.lead_id for p in found if p.refused is None]
+    progress.stage(f"Moving to v{action.cadence.version}", len(movable))
+    return found, await migrate_leads(client, movable, action, progress.advance)
+
+
+def refusals(found: list[MovePlan], report: MigrationReport) -> dict[str, str]:
+    """Every refused lead and why: refused by the dry run's reading or by the update itself."""
+    refused = {p.lead_id: p.refused or "" for p in found if p.refused is not None}
+    refused.update(report.refused)
+    return dict(sorted(refused.items()))
+
+
+async def running_versions(client: Client, name: str) -> dict[int, int]:
+    """How many running leads are on each version of a cadence (visibility), oldest first."""
+    counts: dict[int, int] = {}
+    try:
+        async for execution in client.list_workflows(running_query(name)):
+            version = execution.typed_search_attributes.get(CADENCE_VERSION)
+            if version is not None:
+                counts[version] = counts.get(version, 0) + 1
+    except RPCError as exc:
+        raise rpc_error(exc, f"list the leads on cadence {name}") from None
+    return dict(sorted(counts.items()))
+
+
 async def running_cadence(settings: Settings, name: str, version: str) -> Cadence:
     """A cadence as a running lead holds it: ``version`` a number, or 'running' (the highest)."""
     from nurture.temporal.client import connect
 
-    client = await connect(settings)
+    return await running_cadence_on(await connect(settings), name, version)
+
+
+async def running_cadence_on(client: Client, name: str, version: str) -> Cadence:
+    """:func:`running_cadence` with a connected client."""
     wanted = None if version in ("", "running") else int(version)
     query_text = running_query(name, version=wanted)
     best: Journey | None = None
@@ -127,3 +181,14 @@ async def running_cadence(settings: Settings, name: str, version: str) -> Cadenc
         which = f"v{wanted}" if wanted is not None else "any version"
         raise LookupError(f"no running lead on {name} {which}")
     return best.cadence
+
+
+def parse_mapping(pairs: list[str]) -> dict[str, str]:
+    """``["old-step=new-step", ...]`` as a mapping; ``ValueError`` for a pair without both."""
+    mapping: dict[str, str] = {}
+    for pair in pairs:
+        old, sep, new = pair.partition("=")
+        if not sep or not old.strip() or not new.strip():
+            raise ValueError(f"{pair!r}: write OLD-STEP=NEW-STEP")
+        mapping[old.strip()] = new.strip()
+    return mapping

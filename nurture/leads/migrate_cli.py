@@ -6,7 +6,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from nurture.console import console, fail, run_with_client
@@ -41,19 +48,10 @@ def migrate_command(
     moving = "would move" if dry_run else "moving"
 
     async def work(client: Client) -> tuple[list[MovePlan], MigrationReport | None]:
-        from nurture.leads.migrate import migrate_leads, plans, running_leads
+        from nurture.leads.migrate import migrate_cadence
 
-        leads = await running_leads(client, name, where)
-        with _progress(f"Reading {len(leads)} lead(s) on {name}") as bar:
-            task = bar.add_task("read", total=len(leads))
-            found = await plans(client, leads, action, lambda: bar.advance(task))
-        if dry_run:
-            return found, None
-        movable = [p.lead_id for p in found if p.refused is None]
-        with _progress(f"Moving to v{cadence.version}") as bar:
-            task = bar.add_task("move", total=len(movable))
-            report = await migrate_leads(client, movable, action, lambda: bar.advance(task))
-        return found, report
+        with _Bars() as bars:
+            return await migrate_cadence(client, action, where, dry_run, bars)
 
     found, report = run_with_client(work)
     print_plans(found, cadence, moving)
@@ -65,47 +63,59 @@ def migrate_command(
 
 def _checked(name: str, path: Path) -> Cadence:
     """The new version, fully validated (shape, graph, templates)."""
-    from nurture.cadence.validate import validate_files
+    from nurture.cadence.new_version import check_new_version
     from nurture.settings import get_settings
 
     if not path.exists():
         raise fail(f"no such file: {path}", 2)
-    cadences, found = validate_files([path], get_settings().templates_dir)
-    # A new version may sit in any file: only its content counts, not the file's name.
-    found = [p for p in found if "must match the file name" not in p.message]
-    if not cadences and not found:
-        from nurture.cadence.model import load_cadence
-
-        cadences = [load_cadence(path)]
-    if found or not cadences:
+    cadence, found = check_new_version(path, name, get_settings().templates_dir)
+    if cadence is None:
         for problem in found:
             console.print(str(problem), style="red")
-        raise fail(f"{path} is not a valid cadence", 2)
-    cadence = cadences[0]
-    if cadence.name != name:
-        raise fail(f"{path} is cadence {cadence.name!r}, not {name!r}", 2)
+        raise fail(f"{path} is not a valid version of {name}", 2)
     return cadence
 
 
 def _mapping(pairs: list[str]) -> dict[str, str]:
-    mapping: dict[str, str] = {}
-    for pair in pairs:
-        old, sep, new = pair.partition("=")
-        if not sep or not old.strip() or not new.strip():
-            raise fail(f"--map {pair!r}: write OLD-STEP=NEW-STEP", 2)
-        mapping[old.strip()] = new.strip()
-    return mapping
+    from nurture.leads.migrate import parse_mapping
+
+    try:
+        return parse_mapping(pairs)
+    except ValueError as exc:
+        raise fail(f"--map {exc}", 2) from None
 
 
-def _progress(label: str) -> Progress:
-    return Progress(
-        TextColumn(label),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    )
+class _Bars:
+    """A progress bar per stage of the run (reading the leads, moving them)."""
+
+    def __init__(self) -> None:
+        self.bar: Progress | None = None
+        self.task: TaskID | None = None
+
+    def __enter__(self) -> _Bars:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+    def stage(self, label: str, total: int) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+        self.bar = Progress(
+            TextColumn(label),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+        self.bar.start()
+        self.task = self.bar.add_task("leads", total=total)
+
+    def advance(self) -> None:
+        if self.bar is not None and self.task is not None:
+            self.bar.advance(self.task)
 
 
 def print_plans(found: list[MovePlan], cadence: Cadence, moving: str) -> None:
@@ -127,16 +137,17 @@ def print_plans(found: list[MovePlan], cadence: Cadence, moving: str) -> None:
 
 
 def _print_report(found: list[MovePlan], report: MigrationReport) -> None:
-    refused = {p.lead_id: p.refused for p in found if p.refused is not None}
-    refused.update(report.refused)
+    from nurture.leads.migrate import refusals
+
+    refused = refusals(found, report)
     console.print(
         f"moved {len(report.moved)} · refused {len(refused)} · failed {len(report.failed)}",
         highlight=False,
     )
     if refused or report.failed:
         table = Table("lead", "outcome", "why")
-        for lead_id, why in sorted(refused.items()):
-            table.add_row(lead_id, "refused", why or "")
+        for lead_id, why in refused.items():
+            table.add_row(lead_id, "refused", why)
         for lead_id, why in sorted(report.failed.items()):
             table.add_row(lead_id, "failed", why)
         console.print(table)

@@ -14,7 +14,8 @@ from nurture.settings import Settings
 from nurture.store import Store
 from tests.journeylog.test_reports import sample_log
 from tests.support.browser import ARTIFACTS, serving
-from tests.web.staff import PASSWORD, log_in
+from tests.support.browser import log_in as browser_log_in
+from tests.web.staff import log_in
 
 
 @pytest.fixture
@@ -51,10 +52,7 @@ def site(planning_settings: Settings, reports_store: Store) -> Iterator[str]:
 async def test_a_marketer_reads_the_funnel_in_the_browser(browser: Browser, site: str) -> None:
     context = await browser.new_context(viewport={"width": 1280, "height": 1100})
     page = await context.new_page()
-    await page.goto(f"{site}/reports")
-    await page.get_by_label("Username").fill("mia.marketing")
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Log in").click()
+    await browser_log_in(page, site, "mia.marketing")
     await page.get_by_role("link", name="Reports").click()
     await expect(page.get_by_role("heading", name="Reports")).to_be_visible()
     chart = page.locator("#report-chart svg")

@@ -11,8 +11,7 @@ from playwright.async_api import Browser, expect
 from nurture.app import create_app
 from nurture.settings import Settings
 from nurture.store import Store
-from tests.support.browser import ARTIFACTS, serving
-from tests.web.staff import PASSWORD
+from tests.support.browser import ARTIFACTS, log_in, serving
 
 
 @pytest.fixture
@@ -24,10 +23,8 @@ def site(planning_settings: Settings, planning_store: Store) -> Iterator[str]:
 async def test_a_marketer_previews_a_cadence_in_the_browser(browser: Browser, site: str) -> None:
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
     page = await context.new_page()
+    await log_in(page, site, "mia.marketing")
     await page.goto(f"{site}/cadences")
-    await page.get_by_label("Username").fill("mia.marketing")
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Log in").click()
     await expect(page.get_by_role("heading", name="Cadences")).to_be_visible()
     await page.get_by_role("link", name="standard", exact=True).click()
 
@@ -51,10 +48,8 @@ async def test_a_marketer_previews_a_cadence_in_the_browser(browser: Browser, si
 async def test_a_marketer_forecasts_in_the_browser(browser: Browser, site: str) -> None:
     context = await browser.new_context(viewport={"width": 1280, "height": 1400})
     page = await context.new_page()
+    await log_in(page, site, "mia.marketing")
     await page.goto(f"{site}/forecast")
-    await page.get_by_label("Username").fill("mia.marketing")
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Log in").click()
     await expect(page.get_by_role("heading", name="Forecast")).to_be_visible()
     await page.get_by_label("Leads").fill("60")
     await page.get_by_label("Segment mix").fill("strategic=1,standard=2")

@@ -14,9 +14,10 @@ import pytest
 import pytest_asyncio
 import uvicorn
 from fastapi import FastAPI
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, Page, async_playwright
 
 from tests.conftest import ROOT
+from tests.web.staff import PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -64,3 +65,12 @@ def serving(app: FastAPI, port: int | None = None) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=15)
+
+
+async def log_in(page: Page, web: str, username: str) -> None:
+    """Log ``username`` in to the web app at ``web`` through its login form."""
+    await page.goto(f"{web}/desk/login")
+    await page.get_by_label("Username").fill(username)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Log in").click()
+    await page.wait_for_load_state()

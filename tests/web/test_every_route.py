@@ -91,6 +91,12 @@ def test_every_staff_route_refuses_an_anonymous_request(app: FastAPI) -> None:
         "GET /handoffs",
         "POST /codec/decode",
         "POST /codec/encode",
+        "GET /cadences/L-dummy/diff",
+        "POST /cadences/L-dummy/diff",
+        "GET /cadences/L-dummy/migrate",
+        "POST /cadences/L-dummy/migrate",
+        "GET /cadences/L-dummy/migrate/runs/L-dummy",
+        "POST /cadences/L-dummy/migrate/runs/L-dummy/migrate",
         "GET /",
     ):
         assert must in walked, must
@@ -118,6 +124,8 @@ PAGES = [
     ("/desk/team", {"rep", "manager"}),
     ("/handoffs", {"sales", "manager"}),
     ("/handoffs/L1", {"sales", "manager"}),
+    ("/cadences/L1/diff", {"marketing", "manager", "admin"}),
+    ("/cadences/L1/migrate", {"marketing", "admin"}),
 ]
 PEOPLE = {"rita": "rep", "mo": "manager", "sal": "sales", "mark": "marketing", "ada": "admin"}
 

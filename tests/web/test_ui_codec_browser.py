@@ -26,8 +26,8 @@ from nurture.temporal.client import start_dev_server, ui_codec_endpoint, wait_fo
 from nurture.temporal.codec import data_converter
 from nurture.temporal.ids import workflow_id
 from tests.conftest import TEST_CODEC_KEYS, fixture_cadence, make_lead
-from tests.support.browser import ARTIFACTS, free_port, serving
-from tests.web.staff import PASSWORD, add_staff
+from tests.support.browser import ARTIFACTS, free_port, log_in, serving
+from tests.web.staff import add_staff
 
 pytestmark = pytest.mark.devserver  # its own dev server: the UI and its codec setting
 
@@ -100,14 +100,6 @@ async def codec_context(browser: Browser, stack: Stack) -> BrowserContext:
         )
     )
     return context
-
-
-async def log_in(page: Page, web: str, username: str) -> None:
-    await page.goto(f"{web}/desk/login")
-    await page.get_by_label("Username").fill(username)
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Log in").click()
-    await page.wait_for_load_state()
 
 
 async def open_journey(page: Page, stack: Stack) -> list[Response]:
