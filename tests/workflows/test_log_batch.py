@@ -8,22 +8,48 @@ from datetime import UTC, datetime
 
 from temporalio.testing import WorkflowEnvironment
 
+from nurture.cadence.model import parse_cadence
 from nurture.journey.state import JourneyInput
 from nurture.journeylog.store import JourneyLog
 from nurture.leads.enrollment import new_journey
 from nurture.settings import Settings
 from nurture.store import Store
 from nurture.temporal.ids import workflow_id
-from tests.conftest import fixture_cadence, make_lead
+from tests.conftest import make_lead
 from tests.workflows.test_replay import replay
 from workflows.lead import LeadJourneyWorkflow
+
+HOURS = ", ".join(
+    f'{day}: "00:00-24:00"' for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+)
+#: Three emails a second apart, open around the clock (no contact hours, no holidays), so every
+#: wait is short whatever time the time-skipping server's clock has reached.
+QUICK_EMAILS = parse_cadence(
+    "\n".join(
+        [
+            "name: quick-emails",
+            "version: 1",
+            "audience: {segments: [quick]}",
+            "sender: {name: Test Sender, email: sender@example.com}",
+            "calendar: {timezone: UTC, jitter_minutes: 0, business_hours: {" + HOURS + "}}",
+            "steps:",
+            "  - {id: one, email: {template: hello}}",
+            "  - wait: {seconds: 1}",
+            "  - {id: two, email: {template: hello}}",
+            "  - wait: {seconds: 1}",
+            "  - {id: three, email: {template: hello}}",
+        ]
+    )
+    + "\n",
+    "quick-emails.yaml",
+)
 
 
 async def test_quick_steps_flush_the_log_once(
     env: WorkflowEnvironment, worker: Settings, store: Store
 ) -> None:
     lead = make_lead("LOG-quick", segment="quick")
-    journey = new_journey(lead, fixture_cadence("quick"), datetime.now(UTC))
+    journey = new_journey(lead, QUICK_EMAILS, datetime.now(UTC))
     handle = await env.client.start_workflow(
         LeadJourneyWorkflow.run,
         JourneyInput(journey=journey),
