@@ -44,4 +44,5 @@ bench: install
 	$(BIN)/python -m bench.webhooks
 	$(BIN)/python -m bench.sleeping
 	$(BIN)/python -m bench.desk --tasks 100000 --reps 200
+	$(BIN)/python -m bench.forecast --leads 4000
 	$(BIN)/python -m bench.summary

@@ -7,6 +7,7 @@ import contextlib
 import importlib.util
 import inspect
 import logging
+import os
 import py_compile
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -17,6 +18,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.desk import DeskActivities
+from activities.heartbeat import SERVER_BEAT_EVERY
 from activities.journeylog import JourneyLogActivities
 from activities.touches import TouchActivities
 from nurture.channels.registry import ConfigError, check_config, providers, queue_rates
@@ -26,6 +28,7 @@ from nurture.schema import StoreBehind
 from nurture.settings import ProductionConfigError, Settings, get_settings
 from nurture.temporal.client import connect
 from nurture.temporal.ids import touch_queue
+from nurture.temporal.looplag import watch_loop
 from nurture.temporal.setup import MissingSearchAttributes, check_search_attributes
 from nurture.temporal.telemetry import worker_runtime
 from nurture.temporal.tuning import WorkerTuning
@@ -158,6 +161,7 @@ def build_worker(
                 activity_executor=channel_pool,
                 max_concurrent_activities=channel_pool._max_workers,
                 max_task_queue_activities_per_second=rates[channel],
+                max_heartbeat_throttle_interval=SERVER_BEAT_EVERY,  # activities/heartbeat.py
             )
         )
     return NurtureWorker([journeys, *senders], pools)
@@ -173,11 +177,18 @@ async def main() -> None:
     logging.getLogger("nurture.worker").info("nurture worker: %s", routes)
     client = await connect(settings, worker_runtime(settings))
     await check_search_attributes(client)
-    await build_worker(client, settings).run()
+    watchdog = asyncio.create_task(watch_loop())  # a stalled loop makes live sends look dead
+    try:
+        await build_worker(client, settings).run()
+    finally:
+        watchdog.cancel()
 
 
 if __name__ == "__main__":
     try:
         asyncio.run(main())
     except (ConfigError, ProductionConfigError, StoreBehind, MissingSearchAttributes) as exc:
-        sys.exit(f"nurture worker: {exc}")
+        print(f"nurture worker: {exc}", file=sys.stderr, flush=True)
+        # Leave at once: the Temporal runtime's threads are up, and an interpreter finalising
+        # under them can abort (a refused start once ended in SIGABRT instead of exit code 1).
+        os._exit(1)

@@ -1,14 +1,16 @@
 """Heartbeats around a blocking provider call, so Temporal notices a dead worker in seconds.
 
-``deliver_touch`` runs in a thread and blocks on the provider's HTTP request (up to 30 s). While
-it runs, one shared helper thread heartbeats it every ``HEARTBEAT_EVERY`` seconds; the workflow
-schedules the activity with a heartbeat timeout (``SEND_HEARTBEAT_TIMEOUT`` in workflows/lead.py),
-which the server counts from the attempt's start, so an attempt whose worker was killed is retried
-seconds later, not after the start-to-close timeout. A live worker keeps heartbeating while it
-waits for the provider, so a slow answer is never taken for a dead worker.
+``deliver_touch`` runs in a thread and blocks on the store, the template and the provider's HTTP
+request (up to 30 s). While it runs (from the activity's first line), one shared helper thread
+heartbeats it every ``HEARTBEAT_EVERY`` seconds and the worker forwards each beat
+(``SERVER_BEAT_EVERY``); the workflow schedules the activity with a heartbeat timeout
+(``SEND_HEARTBEAT_TIMEOUT`` in workflows/lead.py), which the server counts from the attempt's
+start, so an attempt whose worker was killed is retried seconds later, not after the
+start-to-close timeout. A live worker keeps heartbeating while it waits for the provider, so a
+slow answer is never taken for a dead worker.
 
-The first beat comes ``every`` seconds after the start: a send that answers sooner (nearly all of
-them) costs no heartbeat at all, and no thread of its own (one helper serves every send).
+The first beat comes ``every`` seconds after the start: a send that finishes sooner (nearly all
+of them) costs no heartbeat at all, and no thread of its own (one helper serves every send).
 """
 
 from __future__ import annotations
@@ -19,11 +21,17 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 from temporalio import activity
 
 #: Seconds between two heartbeats of a running send.
 HEARTBEAT_EVERY = 2.0
+#: The channel workers' ``max_heartbeat_throttle_interval``: the SDK otherwise forwards a
+#: heartbeat to the server only every 0.8 × the heartbeat timeout (8 of 10 s), so a live worker
+#: two seconds late under load looked dead and its send was retried while it still ran (the
+#: chaos run's "minutes" were such retries). Every beat now reaches the server: 8 s of slack.
+SERVER_BEAT_EVERY = timedelta(seconds=HEARTBEAT_EVERY)
 
 
 class _Beats:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from temporalio import activity
@@ -14,6 +15,7 @@ from nurture.cadence.render import Renderer, RenderError, render_inline, touch_c
 from nurture.channels.base import Sender, settled_result
 from nurture.channels.outbox import OutboxChannel
 from nurture.channels.registry import build_channels
+from nurture.channels.sendgrid import SendGridChannel
 from nurture.contracts import LoadedCadence, LoadRequest, Touch, TouchResult
 from nurture.events import Channel
 from nurture.leads.enrollment import load_rules, snapshot_calendar
@@ -40,6 +42,10 @@ class TouchActivities:
         self.channels: dict[Channel, Sender] = {c: outbox for c in Channel}
         self.channels.update(channels or {})
         self.channels[Channel.call] = outbox  # the call desk reads call tasks from the outbox
+        email = self.channels[Channel.email]
+        delay = email.send_delay if isinstance(email, SendGridChannel) else None
+        #: Reported with every result: the journeys plan emails this far ahead (0: off).
+        self.email_lead = delay.total_seconds() if delay is not None else 0.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TouchActivities:
@@ -55,6 +61,16 @@ class TouchActivities:
         A touch the ledger already settled (sent, failed, unknown) returns that result; one an
         earlier attempt left in flight is resumed by the adapter (see nurture/channels/base.py).
         """
+        _log_start(touch)
+        began = time.monotonic()
+        with heartbeating():  # from the start: a slow store or render is not a dead worker
+            result = self._reported(self._deliver(touch))
+        took = time.monotonic() - began
+        if took > LATE_START:
+            activity.logger.info("touch %s: the send took %.1f s", touch.touch_id, took)
+        return result
+
+    def _deliver(self, touch: Touch) -> TouchResult:
         done = self.store.get_touch(touch.touch_id)
         settled = settled_result(done) if done is not None else None
         if settled is not None:
@@ -82,9 +98,11 @@ class TouchActivities:
         except RenderError as exc:
             activity.logger.warning("touch %s not rendered: %s", touch.touch_id, exc)
             return _counted(touch, TouchResult(status="skipped", error=str(exc)))
-        with heartbeating():  # a killed worker's attempt is retried in seconds
-            result = self.channels[touch.channel].send(touch, rendered)
-        return _counted(touch, result)
+        return _counted(touch, self.channels[touch.channel].send(touch, rendered))
+
+    def _reported(self, result: TouchResult) -> TouchResult:
+        """The result with the email lead time the journey plans with."""
+        return result.model_copy(update={"email_lead": self.email_lead})
 
     @activity.defn(name="load_cadence")
     def load_cadence(self, request: LoadRequest) -> LoadedCadence:
@@ -96,6 +114,33 @@ class TouchActivities:
             calendar=snapshot_calendar(request.lead, cadence, date.today()),
             scoring=rules.scoring,
             sales=rules.sales,
+        )
+
+
+#: An attempt this many seconds behind its start on the server is logged: the heartbeat timeout
+#: runs from that start, so a worker this slow to begin risks having the send retried under it.
+LATE_START = 3.0
+
+
+def _log_start(touch: Touch) -> None:
+    """Log a retried send's attempt (when it was due, when it started) and any attempt this
+    worker began late: a kill-to-retry gap splits into the retry's backoff and its wait in the
+    channel's task queue; a late beginning shows a worker too busy to heartbeat in time."""
+    if not activity.in_activity():
+        return
+    info = activity.info()
+    late = (datetime.now(UTC) - info.started_time).total_seconds()
+    if info.attempt > 1 or late > LATE_START:
+        waited = (info.started_time - info.current_attempt_scheduled_time).total_seconds()
+        activity.logger.info(
+            "touch %s attempt %d: due %s, started %s (%.1f s in the queue), began here %.1f s "
+            "later",
+            touch.touch_id,
+            info.attempt,
+            info.current_attempt_scheduled_time.isoformat(),
+            info.started_time.isoformat(),
+            waited,
+            late,
         )
 
 

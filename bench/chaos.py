@@ -20,15 +20,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -47,11 +52,13 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from bench.harness import awake_zone
 from nurture.cadence.model import Cadence, parse_cadence
+from nurture.contracts import Touch
 from nurture.lead import Lead, PostalAddress
 from nurture.leads.enrollment import enroll_many
 from nurture.settings import Settings
 from nurture.store import Store
 from nurture.temporal.client import start_dev_server
+from nurture.temporal.codec import EncryptionCodec, local_keys, parse_keys
 from nurture.temporal.telemetry import free_loopback_port
 from tests.channels.stub import ProviderStub
 
@@ -59,6 +66,12 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
 #: Each touch's first request is answered this late: a kill can land while a provider holds it.
 HOLD = 0.3
+#: How many of the slowest retried sends' timelines the report prints.
+TIMELINES = 5
+#: A retried attempt in the worker's log (activities/touches.py ``_log_retry``).
+RETRY_LINE = re.compile(
+    r"touch (\S+) attempt (\d+): due (\S+), started (\S+) .*began here ([\d.]+) s later"
+)
 
 
 def chaos_cadence(wait: float) -> Cadence:
@@ -123,9 +136,16 @@ class ChaosReport:
     batches_cancelled: int = 0
     lookups: int = 0
     retry_gaps: list[float] = field(default_factory=list)  # kill -> retried send, seconds
+    unkilled_retries: list[str] = field(default_factory=list)  # retries with no kill before
+    began_late: list[float] = field(default_factory=list)  # attempts begun > 3 s after start
+    loop_stalls: list[float] = field(default_factory=list)  # worker event loop blocked, s
     slow_retries: list[str] = field(default_factory=list)  # each retry: gap, attempt, failure
     queue_waits: list[float] = field(default_factory=list)  # first attempts: scheduled -> started
     schedule_to_start_timeouts: int = 0  # sticky workflow tasks no worker picked up in time
+    timelines: list[tuple[float, str]] = field(default_factory=list)  # (gap, one touch's story)
+    #: Where the retried sends' time went, summed: backoff (failure -> retry due) and queue
+    #: (retry due -> a worker took it), per attempt from the worker's log.
+    retry_waits: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def unknown_rate(self) -> float:
@@ -159,13 +179,33 @@ class ChaosReport:
             f"kill-to-retry: {len(self.retry_gaps)} sends retried after a kill, longest gap "
             f"{self.longest_gap:.1f} s, median {_median(self.retry_gaps):.1f} s "
             f"(all: {sorted(self.retry_gaps)})",
-            *(f"  retry {line}" for line in sorted(self.slow_retries, reverse=True)[:3]),
+            *(
+                f"  retry {line}"
+                for line in sorted(
+                    self.slow_retries, key=lambda line: float(line.split()[0]), reverse=True
+                )[:3]
+            ),
+            f"retries with no kill before them (a live worker's attempt failed or timed out): "
+            f"{len(self.unkilled_retries)}",
+            *(f"  {line}" for line in self.unkilled_retries[:5]),
+            f"attempts a live worker began over 3 s after the server started them: "
+            f"{len(self.began_late)}, longest {max(self.began_late, default=0):.1f} s, over 10 s "
+            f"(the heartbeat timeout): {sum(late > 10 for late in self.began_late)}",
+            f"worker event loop stalls over 2 s: {len(self.loop_stalls)}, longest "
+            f"{max(self.loop_stalls, default=0):.1f} s, over 8 s: "
+            f"{sum(s > 8 for s in self.loop_stalls)} (sorted: {sorted(self.loop_stalls)[-10:]})",
             f"first attempts waited for a worker: longest {max(self.queue_waits, default=0):.1f} "
             f"s, median {_median(self.queue_waits):.1f} s (a retry waits in the same queue)",
             f"SendGrid ({self.sendgrid}): {self.batches_cancelled} batches cancelled, "
             f"{self.lookups} Email Activity lookups; unknown {self.unknown_rate:.2%}",
             f"workflow task schedule-to-start timeouts (sticky queues): "
             f"{self.schedule_to_start_timeouts}",
+            *(
+                f"retry attempts' {what}: {len(v)}, longest {max(v, default=0):.1f} s, median "
+                f"{_median(v):.1f} s"
+                for what, v in sorted(self.retry_waits.items())
+            ),
+            *(story for _, story in sorted(self.timelines, reverse=True)[:TIMELINES]),
         ]
 
 
@@ -297,6 +337,7 @@ async def run_chaos(
     worker_settings: dict[str, str] | None = None,
     sendgrid: str = "at-most-once",
     hold: float = HOLD,
+    keep_logs: Path | None = None,
 ) -> ChaosReport:
     """The whole run in a temporary directory; returns the counts."""
     rng = random.Random(seed)
@@ -351,31 +392,143 @@ async def run_chaos(
                 "TaskQueue = 'chaos' AND ExecutionStatus = 'Completed'"
             )
             report.finished = done.count
-            await read_histories(client, "TaskQueue = 'chaos'", killed_at, report)
+            attempts = retried_attempts(processes.log)
+            report.began_late = [late for _, late, _ in attempts.pop("began late", [])]
+            report.loop_stalls = loop_stalls(processes.log)
+            await read_histories(
+                client, "TaskQueue = 'chaos'", killed_at, report, settings.data_dir, attempts
+            )
         finally:
             processes.stop()
+            if keep_logs is not None:  # the worker's and the dev server's logs, for a post-mortem
+                keep_logs.mkdir(parents=True, exist_ok=True)
+                for name in ("w.log", "temporal.log"):
+                    with contextlib.suppress(OSError):
+                        shutil.copy(Path(tmp) / name, keep_logs / name)
         report.seconds = time.monotonic() - began
         _count(report, stub, Store(settings.store_url), leads)
     return report
 
 
+STALL_LINE = re.compile(r"event loop blocked for ([\d.]+) s")
+
+
+def loop_stalls(log: Path) -> list[float]:
+    """The worker's event-loop stalls it logged (nurture/temporal/looplag.py), seconds."""
+    if not log.exists():
+        return []
+    return [float(m.group(1)) for m in STALL_LINE.finditer(log.read_text(errors="replace"))]
+
+
+def retried_attempts(log: Path) -> dict[str, list[tuple[int, float, float]]]:
+    """Each retried send's attempts as the worker logged them: touch id -> (attempt, due,
+    started), wall clock seconds."""
+    found: dict[str, list[tuple[int, float, float]]] = defaultdict(list)
+    if not log.exists():
+        return found
+    for line in log.read_text(errors="replace").splitlines():
+        match = RETRY_LINE.search(line)
+        if match:
+            touch_id, attempt, due, started, late = match.groups()
+            if float(late) > 3:
+                found["began late"].append((int(attempt), float(late), 0.0))
+            if attempt == "1":
+                continue
+            found[touch_id].append(
+                (
+                    int(attempt),
+                    datetime.fromisoformat(due).timestamp(),
+                    datetime.fromisoformat(started).timestamp(),
+                )
+            )
+    return found
+
+
+def _backoff(attempt: int) -> float:
+    """The retry policy's wait before ``attempt`` (workflows/lead.py ``SEND_RETRY``)."""
+    from workflows.lead import SEND_RETRY
+
+    assert SEND_RETRY.maximum_interval is not None
+    first = SEND_RETRY.initial_interval.total_seconds()
+    most = SEND_RETRY.maximum_interval.total_seconds()
+    return min(first * SEND_RETRY.backoff_coefficient ** (attempt - 2), most)
+
+
+def _retries(
+    touch_id: str,
+    scheduled: float,
+    final: tuple[int, float, str],
+    killed_at: list[float],
+    logged: list[tuple[int, float, float]],
+    report: ChaosReport,
+) -> None:
+    """One retried send's attempts: each retry is charged to the latest kill since the attempt
+    before it started (or since the send was scheduled); a retry with no kill in between was not
+    caused by one (a heartbeat missed by a live worker, a provider error) and is counted apart.
+    The timeline, in seconds from the first scheduling: the kills, each attempt (its backoff
+    before it was due, its wait in the queue), the last attempt and the failure before it."""
+    last_attempt, last_start, failure = final
+    starts: dict[int, float] = {n: took for n, _, took in logged}
+    dues: dict[int, float] = {n: due for n, due, _ in logged}
+    starts[last_attempt] = last_start
+    kills = [round(k - scheduled, 1) for k in killed_at if scheduled <= k <= last_start]
+    parts = [f"touch {touch_id}: kills at +{kills} s"]
+    previous = scheduled
+    worst = 0.0
+    for number in sorted(starts):
+        took = starts[number]
+        cut = [k for k in killed_at if previous <= k < took]
+        if cut:
+            gap = round(took - cut[-1], 1)
+            report.retry_gaps.append(gap)
+            worst = max(worst, gap)
+        else:
+            report.unkilled_retries.append(f"attempt {number} of {touch_id}: {failure}")
+        if number in dues:
+            backoff = _backoff(number)
+            queue = round(took - dues[number], 1)
+            report.retry_waits.setdefault("backoff", []).append(backoff)
+            report.retry_waits.setdefault("queue wait", []).append(queue)
+            parts.append(
+                f"attempt {number} due +{dues[number] - scheduled:.1f} (backoff {backoff:.0f} s)"
+                f", started +{took - scheduled:.1f} ({queue} s queued)"
+                + (f", {took - cut[-1]:.1f} s after a kill" if cut else ", no kill before it")
+            )
+        else:
+            parts.append(f"attempt {number} started +{took - scheduled:.1f}")
+        previous = took
+    parts.append(f"failure before the last attempt: {failure}")
+    report.slow_retries.append(f"{worst} s, attempt {last_attempt}: {failure}")
+    report.timelines.append((worst, "  " + "; ".join(parts)))
+
+
 async def read_histories(
-    client: Client, query: str, killed_at: list[float], report: ChaosReport
+    client: Client,
+    query: str,
+    killed_at: list[float],
+    report: ChaosReport,
+    data_dir: Path,
+    attempts: dict[str, list[tuple[int, float, float]]] | None = None,
 ) -> None:
     """Kill-to-retry gaps and schedule-to-start timeouts, from every journey's history.
 
-    A ``deliver_touch`` that ended on attempt 2 or later after a kill: the gap is from the last
-    kill before that attempt started to its start (the history keeps the last attempt only).
+    A ``deliver_touch`` that ended on attempt 2 or later: the history keeps its last attempt's
+    start and the failure before it; the worker's log (``attempts``) adds the retries in between.
+    Each retry after a kill gives a gap (the kill to the retry's start), see :func:`_retries`.
     """
+    attempts = attempts or {}
+    codec = EncryptionCodec(parse_keys(local_keys(data_dir)))
     async for listed in client.list_workflows(query):
         history = await client.get_workflow_handle(listed.id, run_id=listed.run_id).fetch_history()
         sends: dict[int, float] = {}  # scheduled event id -> when
+        touch_ids: dict[int, str] = {}
         for event in history.events:
             at = event.event_time.ToDatetime().timestamp()
             if event.HasField("activity_task_scheduled_event_attributes"):
                 scheduled = event.activity_task_scheduled_event_attributes
                 if scheduled.activity_type.name == "deliver_touch":
                     sends[event.event_id] = at
+                    touch_ids[event.event_id] = await _touch_id(codec, scheduled)
             elif event.HasField("activity_task_started_event_attributes"):
                 started = event.activity_task_started_event_attributes
                 if started.scheduled_event_id not in sends:
@@ -383,16 +536,30 @@ async def read_histories(
                 if started.attempt == 1:  # how long a send waited for a worker's thread
                     report.queue_waits.append(round(at - sends[started.scheduled_event_id], 1))
                     continue
-                before = [k for k in killed_at if k <= at]
-                if before:
-                    gap = round(at - before[-1], 1)
-                    report.retry_gaps.append(gap)
-                    failure = started.last_failure.message[:120]
-                    report.slow_retries.append(f"{gap} s, attempt {started.attempt}: {failure}")
+                touch_id = touch_ids[started.scheduled_event_id]
+                _retries(
+                    touch_id,
+                    sends[started.scheduled_event_id],
+                    (started.attempt, at, started.last_failure.message[:120]),
+                    killed_at,
+                    attempts.get(touch_id, []),
+                    report,
+                )
             elif event.HasField("workflow_task_timed_out_event_attributes"):
                 timed_out = event.workflow_task_timed_out_event_attributes
                 if timed_out.timeout_type == TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START:
                     report.schedule_to_start_timeouts += 1  # only sticky tasks have one
+
+
+async def _touch_id(codec: EncryptionCodec, scheduled: Any) -> str:
+    """The touch id of a scheduled ``deliver_touch`` (its input, a ``Touch``, encrypted with the
+    worker's local key)."""
+    payloads = scheduled.input.payloads
+    if not payloads:
+        return "?"
+    clear = await codec.decode([payloads[0]])
+    touch = pydantic_data_converter.payload_converter.from_payload(clear[0], Touch)
+    return str(touch.touch_id)
 
 
 def _count(report: ChaosReport, stub: ProviderStub, ledger: Store, leads: int) -> None:
@@ -455,6 +622,9 @@ def main() -> None:
         "--hurry", action="store_true", help="after each kill, shorten orphaned sends by hand"
     )
     parser.add_argument(
+        "--keep-logs", type=Path, default=None, help="copy the worker's and server's logs here"
+    )
+    parser.add_argument(
         "--set",
         action="append",
         default=[],
@@ -472,6 +642,7 @@ def main() -> None:
             hurry=args.hurry,
             sendgrid=args.sendgrid,
             hold=args.hold,
+            keep_logs=args.keep_logs,
             worker_settings=dict(item.split("=", 1) for item in args.set),
         )
     )

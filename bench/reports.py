@@ -14,6 +14,7 @@ figures printed.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import tempfile
@@ -24,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import text
 
 from nurture.journeylog.costs import load_costs
 from nurture.journeylog.reports import KINDS, Filters, build
@@ -75,6 +78,7 @@ def journey(n: int, rng: random.Random) -> list[dict[str, Any]]:
             "points": None,
             "reason": None,
             "rep": None,
+            "talk_seconds": None,
         }
         row.update(values)
         rows.append(row)
@@ -118,6 +122,7 @@ def journey(n: int, rng: random.Random) -> list[dict[str, Any]]:
             if rng.random() < 0.2:
                 add("task_overdue", step=step, touch_id=touch, rep=rep)
             disposition = rng.choice(("no_answer", "connected", "left_voicemail", "meeting_booked"))
+            talked = disposition in ("connected", "meeting_booked") and rng.random() < 0.7
             add(
                 "task_completed",
                 step=step,
@@ -125,6 +130,7 @@ def journey(n: int, rng: random.Random) -> list[dict[str, Any]]:
                 touch_id=touch,
                 rep=rep,
                 reason=disposition,
+                talk_seconds=rng.randint(60, 1800) if talked else None,
             )
             add(
                 "event",
@@ -208,10 +214,15 @@ def measure(name: str, store: Store, repeat: int) -> dict[str, float]:
         line = headline(report.as_dicts(), kind)
         print(
             f"  {name:10} {kind:9} {best * 1000:7.0f} ms wall {cpu * 1000:7.0f} ms cpu"
-            f"  {verdict}   {line}",
+            f"  {verdict}  (load {load()})  {line}",
             flush=True,
         )
     return times
+
+
+def load() -> str:
+    """The machine's load averages (1, 5, 15 minutes): the figures' context on a shared box."""
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def headline(rows: list[dict[str, Any]], kind: str) -> str:
@@ -222,19 +233,29 @@ def headline(rows: list[dict[str, Any]], kind: str) -> str:
     return f"{len(rows)} rows"
 
 
+def counts(store: Store) -> tuple[int, int]:
+    """Rows in the log, leads in the summary."""
+    with store.engine.connect() as connection:
+        count = connection.execute(text("SELECT COUNT(*) FROM journey_log")).scalar_one()
+        leads = connection.execute(text("SELECT COUNT(*) FROM journey_leads")).scalar_one()
+    return int(count), int(leads)
+
+
 def run(name: str, url: str, rows: int, seed: int, repeat: int) -> bool:
     store = Store(url, upgrade=True)
     try:
-        took = fill(store, rows, seed)
-        with store.engine.connect() as connection:
-            from sqlalchemy import text
-
-            count = connection.execute(text("SELECT COUNT(*) FROM journey_log")).scalar_one()
-            leads = connection.execute(text("SELECT COUNT(*) FROM journey_leads")).scalar_one()
-        rate = count / took
-        print(
-            f"{name}: {count:,} log rows, {leads:,} leads, written in {took:.0f} s ({rate:,.0f}/s)"
-        )
+        count, leads = counts(store)
+        if count:
+            print(f"{name}: {count:,} log rows, {leads:,} leads, already there (not written)")
+        else:
+            took = fill(store, rows, seed)
+            count, leads = counts(store)
+            rate = count / took
+            print(
+                f"{name}: {count:,} log rows, {leads:,} leads, written in {took:.0f} s "
+                f"({rate:,.0f} rows/s; load {load()})",
+                flush=True,
+            )
         times = measure(name, store, repeat)
     finally:
         store.close()
@@ -247,13 +268,17 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--only", choices=("sqlite", "postgres"))
+    parser.add_argument(
+        "--sqlite-file",
+        type=Path,
+        help="keep the SQLite log in this file (and reuse it when it already has rows)",
+    )
     args = parser.parse_args()
     ok = True
     if args.only in (None, "sqlite"):
         with tempfile.TemporaryDirectory() as tmp:
-            ok &= run(
-                "sqlite", f"sqlite:///{Path(tmp) / 'bench.db'}", args.rows, args.seed, args.repeat
-            )
+            path = args.sqlite_file or Path(tmp) / "bench.db"
+            ok &= run("sqlite", f"sqlite:///{path}", args.rows, args.seed, args.repeat)
     if args.only in (None, "postgres"):
         from tests.support.postgres import postgres_server
 

@@ -18,6 +18,7 @@ from temporalio.client import Client
 
 from nurture import health
 from nurture.channels import pages as outbox_pages
+from nurture.channels.email_retention import Pruner
 from nurture.desk import pages as desk_pages
 from nurture.inbox import pages as inbox_pages
 from nurture.inbox import webhooks
@@ -71,7 +72,7 @@ def create_app(
     app.state.inbox = Inbox(store)
     link = TemporalLink(settings, connect=lambda _: app_client(app))
     app.state.deliverer = Deliverer(app.state.inbox, link)
-    app.state.delivery_loop = DeliveryLoop(app.state.deliverer)
+    app.state.delivery_loop = DeliveryLoop(app.state.deliverer, chores=[Pruner(store, settings)])
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(outbox_pages.router)
     app.include_router(inbox_pages.router)

@@ -26,6 +26,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from types import MappingProxyType
 from zoneinfo import TZPATH, ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field
@@ -121,6 +122,8 @@ def holiday_dates(country: str, subdivision: str | None, years: Iterable[int]) -
 
 
 def _require_aware(at: datetime) -> None:
+    if at.__class__ is datetime and at.tzinfo is UTC:
+        return  # the engine's usual case, checked first (this runs on every calendar call)
     if not isinstance(at, datetime):
         raise ValueError(f"expected a datetime, got {at!r}")
     if at.tzinfo is None or at.utcoffset() is None:
@@ -130,7 +133,7 @@ def _require_aware(at: datetime) -> None:
 class BusinessCalendar:
     """Business time for one lead: its time zone, business hours per weekday and holiday dates."""
 
-    __slots__ = ("_hours", "holidays", "hours", "timezone", "zone")
+    __slots__ = ("_hours", "_tuples", "holidays", "hours", "timezone", "zone")
 
     timezone: str
     zone: ZoneInfo
@@ -155,6 +158,8 @@ class BusinessCalendar:
         self._hours = _weekly_tuple(hours, "hours")
         self.hours = {d: w for d, w in enumerate(self._hours) if w is not None}
         self.holidays = frozenset(d.date() if isinstance(d, datetime) else d for d in holidays)
+        #: Channel windows already checked, by identity (each kept alive beside its tuple).
+        self._tuples: dict[int, tuple[WeeklyHours, tuple[DailyWindow | None, ...] | None]] = {}
 
     def __repr__(self) -> str:
         hours = {DAY_NAMES[d]: _format_window(w) for d, w in self.hours.items()}
@@ -165,6 +170,8 @@ class BusinessCalendar:
     def local(self, at: datetime) -> datetime:
         """Return `at` as an aware datetime in the lead's zone (normalized through UTC)."""
         _require_aware(at)
+        if at.tzinfo is UTC:
+            return at.astimezone(self.zone)
         # Via UTC so that a nonexistent wall time already in this zone is normalized too.
         return at.astimezone(UTC).astimezone(self.zone)
 
@@ -244,21 +251,32 @@ class BusinessCalendar:
 
     # -- internals ----------------------------------------------------------------------------
 
-    def _windows(self, window: WeeklyHours | None) -> tuple[DailyWindow | None, ...]:
-        return self._hours if window is None else _weekly_tuple(window, "window")
+    def _windows(self, window: WeeklyHours | None) -> tuple[DailyWindow | None, ...] | None:
+        """``window`` per weekday (``None``: it never meets business hours, nothing opens)."""
+        if window is None:
+            return self._hours
+        known = self._tuples.get(id(window))
+        if known is not None and known[0] is window:
+            return known[1]
+        weekly = _weekly_tuple(window, "window")
+        meets = any(
+            w is not None and h is not None for w, h in zip(weekly, self._hours, strict=True)
+        )
+        windows = weekly if meets else None
+        if isinstance(window, MappingProxyType):  # read-only: remember it (a dict may change)
+            self._tuples[id(window)] = (window, windows)
+        return windows
 
     def _scan(
-        self, u: datetime, windows: tuple[DailyWindow | None, ...]
+        self, u: datetime, windows: tuple[DailyWindow | None, ...] | None
     ) -> tuple[datetime, datetime] | None:
         """First open interval (UTC start, close) whose close is after `u`, or None.
 
         Days are scanned from the local date of `u`: no earlier day's interval can reach `u`.
         """
-        hours = self._hours
-        if windows is not hours and not any(
-            w is not None and h is not None for w, h in zip(windows, hours, strict=True)
-        ):
+        if windows is None:
             return None
+        hours = self._hours
         zone = self.zone
         holidays = self.holidays
         day = u.astimezone(zone).date()
@@ -273,7 +291,7 @@ class BusinessCalendar:
         return None
 
     def _next_interval(
-        self, u: datetime, windows: tuple[DailyWindow | None, ...]
+        self, u: datetime, windows: tuple[DailyWindow | None, ...] | None
     ) -> tuple[datetime, datetime]:
         """Like :meth:`_scan` but raise ValueError when nothing is open within 366 days."""
         span = self._scan(u, windows)
@@ -353,8 +371,13 @@ def zone_rules(timezone: str) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
+@lru_cache(maxsize=256)
 def zone_from_rules(timezone: str, rules: str) -> ZoneInfo:
-    """A zone built from snapshotted rules (see :func:`zone_rules`); the live zone when empty."""
+    """A zone built from snapshotted rules (see :func:`zone_rules`); the live zone when empty.
+
+    Cached: journeys with the same rules share one zone object, so reading the file is paid once
+    and the per-zone caches (:func:`_day_span`) serve every lead of the zone.
+    """
     if not rules:
         return ZoneInfo(timezone)
     return ZoneInfo.from_file(io.BytesIO(base64.b64decode(rules)), key=timezone)

@@ -44,6 +44,11 @@ class Touch(BaseModel):
     due: AwareDatetime | None = None
     variant: str | None = Field(None, description="The A/B variant of the step this lead gets")
     content: str | None = Field(None, description="The variant's inline text (sms, voicemail)")
+    planned_at: AwareDatetime | None = Field(
+        None,
+        description="An email started ahead of its planned time: when it should reach the lead "
+        "(SendGrid's send_at; nurture/journey/planned.py)",
+    )
 
 
 class TouchResult(BaseModel):
@@ -58,6 +63,14 @@ class TouchResult(BaseModel):
     error: str | None = Field(None, description="Why a permanent failure stops the channel")
     delivery_unknown: bool = Field(
         False, description="Skipped because the provider may or may not have it (at most once)"
+    )
+    send_at: AwareDatetime | None = Field(
+        None, description="A scheduled send: when the provider delivers it (SendGrid's send_at)"
+    )
+    email_lead: float | None = Field(
+        None,
+        description="Seconds an email is scheduled ahead (NURTURE_SENDGRID_SEND_DELAY), as the "
+        "worker is configured; 0 when off; None: not reported",
     )
 
 
@@ -164,6 +177,10 @@ class ReleaseTask(BaseModel):
     rep: str = Field(min_length=1, max_length=100)
 
 
+#: The longest talk time a rep can record for one call (4 hours).
+MAX_TALK_SECONDS = 4 * 3600
+
+
 class CompleteTask(BaseModel):
     """A rep records how the call went. ``event_id`` makes a resubmitted form harmless."""
 
@@ -174,6 +191,9 @@ class CompleteTask(BaseModel):
     meeting_at: AwareDatetime | None = Field(None, description="Required for meeting_booked")
     call_back_at: AwareDatetime | None = Field(None, description="Required for call_back_later")
     qualification: Qualification | None = Field(None, description="Required for qualified")
+    talk_seconds: int | None = Field(
+        None, ge=0, le=MAX_TALK_SECONDS, description="How long the rep talked, when known"
+    )
     event_id: str = Field(min_length=1, max_length=200)
 
     @model_validator(mode="after")

@@ -123,6 +123,12 @@ class Settings(BaseSettings):
     sendgrid_activity_delay: float = Field(
         180, ge=0, description="Seconds Email Activity may take to list a message"
     )
+    email_attempts_retention_days: float = Field(
+        30,
+        ge=0,
+        description="Days an email touch's attempts (table email_attempts) are kept after it "
+        "settled; 0 keeps them forever",
+    )
     twilio_account_sid: str | None = Field(None, description="Twilio account SID (SMS, voicemail)")
     twilio_auth_token: SecretStr | None = Field(
         None, description="Twilio auth token (also verifies)"

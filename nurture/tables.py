@@ -10,6 +10,7 @@ from sqlalchemy import MetaData
 
 from nurture.channels.email_attempts import EmailAttemptRow
 from nurture.inbox.store import InboxRecord
+from nurture.journeylog.rollup import JourneyCountRow, JourneySpanRow
 from nurture.journeylog.store import JourneyLeadRow, JourneyLogRow
 from nurture.leads.migrate_store import MigrationRunRow
 from nurture.roster.assignments import AssignmentRecord
@@ -32,6 +33,8 @@ ALL: tuple[type[Base], ...] = (
     EmailAttemptRow,
     JourneyLeadRow,
     MigrationRunRow,
+    JourneyCountRow,
+    JourneySpanRow,
 )
 
 

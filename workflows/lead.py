@@ -64,10 +64,17 @@ SEND_RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=5),
 )
 #: A send whose worker stopped heartbeating this long ago (activities/heartbeat.py beats every
-#: 2 s) is retried now, not after the start-to-close timeout.
+#: 2 s, each forwarded) is retried now, not after the start-to-close timeout. (20 s was tried:
+#: as many retries of live sends on the overloaded chaos dev server, README "Delivery
+#: certainty figures", and slower recovery from a kill.)
 SEND_HEARTBEAT_TIMEOUT = timedelta(seconds=10)
 #: Patch: an event confirming a touch skipped as delivery unknown counts it as sent.
 LATE_CONFIRM = "2026-12-late-confirm"
+#: Patch: emails sent as scheduled sends are planned (started ahead, send_at = planned time).
+PLANNED_SEND = "2026-12-planned-send"
+#: Patch: a wait's timer is measured from when the engine decided it (before the journey-log
+#: flush), so a replay gives the same timer whichever workflow task resolved the flush.
+WAIT_CLOCK_PATCH = "2026-12-wait-clock"
 
 
 @workflow.defn(name="LeadJourney")
@@ -101,6 +108,9 @@ class LeadJourneyWorkflow:
                 await self._hold(exc)
                 continue
             self._publish()
+            # asked before the flush, so a replay asks in the same workflow task
+            wait_clock = isinstance(command, Wait) and workflow.patched(WAIT_CLOCK_PATCH)
+            decided_at = workflow.now()
             if isinstance(command, Finish):
                 milestones.finished(journey, workflow.now())
             if not isinstance(command, (SendTouch, Assign, LoadCadence, Wait)) or (
@@ -119,11 +129,16 @@ class LeadJourneyWorkflow:
                         heartbeat_timeout=SEND_HEARTBEAT_TIMEOUT,
                         retry_policy=SEND_RETRY,
                     )
+                    result = self._planned(result)
                     await self._guard(engine.on_touch_result, journey, result, workflow.now())
                 case Wait(until=until, summary=summary):
                     if self._history_is_long():
                         await self._continue_as_new()
-                    await self._sleep(until - workflow.now() if until else None, summary)
+                    # The wait counts from when it was decided, not from after the journey-log
+                    # flush: a replay resolves that local activity in an earlier workflow task
+                    # than a loaded worker may have, and a clock read after it would differ.
+                    start = decided_at if wait_clock else workflow.now()
+                    await self._sleep(until - start if until else None, summary)
                 case Assign(request=request):
                     if request.escalation:  # metrics are not commands: replays are unchanged
                         _sla_breached()
@@ -377,6 +392,17 @@ class LeadJourneyWorkflow:
                 lambda: bool(self.inbox) or self.woken, timeout=delay, timeout_summary=summary
             )
         self.woken = False
+
+    def _planned(self, result: TouchResult) -> TouchResult:
+        """The result's send time and email lead time count only under the planned-send patch
+        (histories from before it replay as they ran)."""
+        lead = result.email_lead
+        news = result.send_at is not None or (
+            lead is not None and (lead or None) != self.lead_journey.email_lead
+        )
+        if not news or workflow.patched(PLANNED_SEND):
+            return result
+        return result.model_copy(update={"send_at": None, "email_lead": None})
 
     def _apply_inbox(self) -> None:
         while self.inbox:

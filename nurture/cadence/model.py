@@ -6,9 +6,11 @@ A cadence is a list of steps (``nurture.cadence.steps``) run once per cycle. See
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from types import MappingProxyType
+from typing import Any, Literal
 
 from pydantic import (
     Field,
@@ -124,13 +126,16 @@ class CalendarConfig(FileModel):
             if text
         }
 
-    def channel_window(self, channel: Channel) -> dict[int, DailyWindow]:
-        """When a channel may reach the lead, per weekday (capped for phone channels)."""
+    def channel_window(self, channel: Channel) -> Mapping[int, DailyWindow]:
+        """When a channel may reach the lead, per weekday (capped for phone channels).
+
+        Read-only, and the same object every time: a calendar checks it once and remembers it.
+        """
         return self._channel_windows[channel]
 
     @cached_property
-    def _channel_windows(self) -> dict[Channel, dict[int, DailyWindow]]:
-        return {channel: self._window_of(channel) for channel in Channel}
+    def _channel_windows(self) -> dict[Channel, Mapping[int, DailyWindow]]:
+        return {channel: MappingProxyType(self._window_of(channel)) for channel in Channel}
 
     def _window_of(self, channel: Channel) -> dict[int, DailyWindow]:
         configured = self.channel_hours.get(channel)
@@ -258,6 +263,11 @@ class Cadence(FileModel):
             count += step.kind in TOUCH_KINDS
             numbers.append(count)
         return numbers
+
+    @cached_property
+    def sender_fields(self) -> dict[str, Any] | None:
+        """The sender as a touch carries it (each touch validates its own copy)."""
+        return self.sender.model_dump() if self.sender else None
 
     def touch_count(self) -> int:
         """Touch steps in one cycle."""

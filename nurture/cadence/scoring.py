@@ -139,6 +139,18 @@ class ScoringModel(_Model):
         """The half-life in seconds (calendar time)."""
         return self.half_life.calendar_part().total_seconds() if self.half_life else None
 
+    @cached_property
+    def keep_for(self) -> timedelta:
+        """How long a scored event can still count (windows, caps, eight half-lives)."""
+        keep_for = timedelta(days=14)
+        for rule in self.behaviour.values():
+            keep_for = max(keep_for, rule.per.calendar_part())
+        for indicator in self.hpi:
+            keep_for = max(keep_for, indicator.within.calendar_part())
+        if self.half_life_seconds:
+            keep_for = max(keep_for, timedelta(seconds=self.half_life_seconds * 8))
+        return keep_for
+
 
 class ScoredEvent(BaseModel):
     """One scored event the journey remembers (for caps, decay and indicators)."""
@@ -221,16 +233,10 @@ def behaviour_score(model: ScoringModel, history: list[ScoredEvent], now: dateti
 
 def prune(model: ScoringModel, history: list[ScoredEvent], now: datetime) -> list[ScoredEvent]:
     """Forget events that no longer count for anything (decayed to nothing, past every window)."""
-    keep_for = timedelta(days=14)
-    for rule in model.behaviour.values():
-        keep_for = max(keep_for, rule.per.calendar_part())
-    for indicator in model.hpi:
-        keep_for = max(keep_for, indicator.within.calendar_part())
-    if model.half_life_seconds:
-        keep_for = max(keep_for, timedelta(seconds=model.half_life_seconds * 8))
-    else:
-        return [e for e in history if e.points or e.hpi or e.at > now - keep_for]
-    return [e for e in history if e.at > now - keep_for]
+    since = now - model.keep_for
+    if not model.half_life_seconds:
+        return [e for e in history if e.points or e.hpi or e.at > since]
+    return [e for e in history if e.at > since]
 
 
 def is_decision_maker(model: ScoringModel, lead: Lead) -> bool:

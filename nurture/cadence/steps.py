@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import time, timedelta
 from enum import StrEnum
+from functools import cached_property
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
@@ -99,6 +100,11 @@ class Delay(FileModel):
 
     def calendar_part(self) -> timedelta:
         """The calendar-time part as a timedelta."""
+        return self.calendar_span
+
+    @cached_property
+    def calendar_span(self) -> timedelta:
+        """:meth:`calendar_part`, computed once (a delay is frozen; the engine asks often)."""
         return timedelta(
             days=self.days, hours=self.hours, minutes=self.minutes, seconds=self.seconds
         )
@@ -114,6 +120,11 @@ class Delay(FileModel):
 
     def describe(self) -> str:
         """Plain words, e.g. '2 business days at 09:30'."""
+        return self.words
+
+    @cached_property
+    def words(self) -> str:
+        """:meth:`describe`, computed once (every wait's timeline line needs it)."""
         if self.business_days is not None:
             text = _plural(self.business_days, "business day")
         elif self.business_hours is not None:

@@ -53,7 +53,7 @@ from nurture.channels.base import (
 )
 from nurture.channels.email_attempts import EmailAttempts
 from nurture.channels.sendgrid_certainty import Certainty
-from nurture.contracts import Touch
+from nurture.contracts import Touch, TouchResult
 from nurture.settings import Settings
 from nurture.store import Store, TouchRecord
 
@@ -206,6 +206,20 @@ class SendGridChannel(ProviderChannel[dict[str, Any]]):
             activity_delay=timedelta(seconds=settings.sendgrid_activity_delay),
         )
 
+    @property
+    def send_delay(self) -> timedelta | None:
+        """How far ahead emails are scheduled (cancellable sends), or None."""
+        return self.certainty.send_delay
+
+    def send(self, touch: Touch, rendered: Rendered) -> TouchResult:
+        """Send once (base.py); a scheduled send's result says when SendGrid delivers it."""
+        result = super().send(touch, rendered)
+        if result.status == "sent" and self.certainty.send_delay is not None:
+            attempt = self.certainty.attempts.latest(touch.touch_id)
+            if attempt is not None and attempt.send_at is not None:
+                result = result.model_copy(update={"send_at": attempt.send_at})
+        return result
+
     def prepare(self, touch: Touch, rendered: Rendered) -> dict[str, Any]:
         """The Mail Send JSON body."""
         body: dict[str, Any] = build_mail(touch, rendered, self.unsubscribe_group).get()
@@ -219,7 +233,7 @@ class SendGridChannel(ProviderChannel[dict[str, Any]]):
         attempts = self.certainty.attempts
         attempt = attempts.start(touch.touch_id)
         try:
-            body = self.certainty.schedule(request, touch.touch_id, attempt)
+            body = self.certainty.schedule(request, touch.touch_id, attempt, touch.planned_at)
             return post_mail(self.api, body, self.timeout)
         except (NotSent, Rejected):
             attempts.mark(touch.touch_id, attempt, "not_sent")

@@ -91,6 +91,16 @@ def later(reason: str, delay: timedelta | None = None) -> ApplicationError:
     return ApplicationError(reason, type="ProviderReconcileLater", next_retry_delay=delay)
 
 
+def send_time(now: datetime, delay: timedelta, planned: datetime | None) -> datetime:
+    """SendGrid's ``send_at`` (whole seconds): the planned time, unless it is nearer than the
+    delay (the batch must stay cancellable for a retry): then now + the delay."""
+    floor = (now + delay).replace(microsecond=0)
+    if planned is None:
+        return floor
+    wanted = planned.replace(microsecond=0)
+    return wanted if wanted >= floor else floor
+
+
 @dataclass
 class Certainty:
     """How a SendGrid channel settles unclear sends (see the module's docstring)."""
@@ -114,8 +124,15 @@ class Certainty:
         response = call("batch", lambda: self.api.client.mail.batch.post(timeout=self.timeout))
         return str(response.to_dict["batch_id"])
 
-    def schedule(self, body: dict[str, Any], touch_id: str, attempt: int) -> dict[str, Any]:
-        """The Mail Send body of this attempt: in a new batch at now + the delay (or as is)."""
+    def schedule(
+        self,
+        body: dict[str, Any],
+        touch_id: str,
+        attempt: int,
+        planned: datetime | None = None,
+    ) -> dict[str, Any]:
+        """The Mail Send body of this attempt: in a new batch at its ``planned`` time, or at
+        now + the delay when that is later (or as is, without a delay)."""
         if self.send_delay is None:
             self.attempts.posting(touch_id, attempt, None, None)
             return body
@@ -123,7 +140,7 @@ class Certainty:
             batch_id = self.new_batch()
         except (Unclear, Rejected) as exc:  # a batch id sends nothing: safe to retry
             raise NotSent(str(exc)) from exc
-        send_at = (utcnow() + self.send_delay).replace(microsecond=0)
+        send_at = send_time(utcnow(), self.send_delay, planned)
         self.attempts.posting(touch_id, attempt, batch_id, send_at)
         return {**body, "batch_id": batch_id, "send_at": int(send_at.timestamp())}
 

@@ -1,6 +1,9 @@
-"""`nurture db`: migrate the store to this release's schema, or show its revision."""
+"""`nurture db`: migrate the store to this release's schema, show its revision, prune old rows."""
 
 from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
 
 import typer
 
@@ -8,7 +11,7 @@ from nurture.console import console, err
 from nurture.settings import Settings, get_settings
 
 db_app = typer.Typer(
-    help="The store's schema: migrate it, show its revision.", no_args_is_help=True
+    help="The store: migrate its schema, show its revision, prune old rows.", no_args_is_help=True
 )
 
 
@@ -52,3 +55,30 @@ def db_current() -> None:
     if found != wanted:
         err.print("the store is not at this release's schema: run `nurture db upgrade`")
         raise typer.Exit(1)
+
+
+@db_app.command("prune")
+def db_prune(
+    days: Annotated[
+        float | None,
+        typer.Option(
+            help="Keep this many days (default: NURTURE_EMAIL_ATTEMPTS_RETENTION_DAYS)", min=0
+        ),
+    ] = None,
+) -> None:
+    """Delete what the retention allows: email attempts of touches settled longer ago than the
+    retention (the web app also does it hourly)."""
+    from nurture.channels.email_retention import prune_email_attempts
+    from nurture.store import Store
+
+    settings = get_settings()
+    keep = settings.email_attempts_retention_days if days is None else days
+    if not keep:
+        console.print("email_attempts retention is off (0 days): nothing pruned")
+        return
+    store = Store.from_settings(settings)
+    try:
+        deleted = prune_email_attempts(store, timedelta(days=keep))
+    finally:
+        store.close()
+    console.print(f"email_attempts: {deleted} rows older than {keep:g} days pruned")

@@ -308,6 +308,9 @@ def tasks_complete(
     event_id: Annotated[
         str | None, typer.Option(help="Idempotency key (default: a new UUID)")
     ] = None,
+    talk_minutes: Annotated[
+        float | None, typer.Option(help="How long you talked, in minutes (when known)")
+    ] = None,
 ) -> None:
     """Record how a call went; the journey moves on accordingly."""
     from nurture.contracts import CompleteTask, Disposition, Qualification
@@ -337,6 +340,7 @@ def tasks_complete(
                 meeting_at=meeting,
                 call_back_at=call_back,
                 qualification=qualification,
+                talk_seconds=None if talk_minutes is None else round(talk_minutes * 60),
                 event_id=event_id or f"cli-{uuid.uuid4()}",
             )
         except ValidationError as exc:

@@ -344,6 +344,12 @@ def complete_action(form: Mapping[str, str], rep: str, task_id: str) -> Complete
         "notes": form.get("notes", "").strip(),
         "event_id": form.get("event_id") or f"desk-{uuid.uuid4()}",
     }
+    talk = form.get("talk_minutes", "").strip()
+    if talk:
+        try:
+            values["talk_seconds"] = round(float(talk) * 60)
+        except ValueError:
+            raise ValueError(f"talk time: {talk!r} is not a number of minutes") from None
     if disposition is Disposition.meeting_booked:
         values["meeting_at"] = parse_local(form.get("meeting_at"), timezone, "meeting time")
     if disposition is Disposition.call_back_later:

@@ -248,14 +248,22 @@ async def signal_once(client: Client, event: EngagementEvent) -> None:
 
 class DeliveryLoop:
     """Runs :meth:`Deliverer.deliver` now and then: every ``interval`` seconds while all is well,
-    backing off to ``max_interval`` while Temporal is unreachable; :meth:`wake` runs it at once."""
+    backing off to ``max_interval`` while Temporal is unreachable; :meth:`wake` runs it at once.
+    After each pass it runs the web app's housekeeping ``chores`` (each decides whether it is
+    its time, e.g. the email_attempts retention, nurture/channels/email_retention.py)."""
 
     def __init__(
-        self, deliverer: Deliverer, *, interval: float = 5.0, max_interval: float = 60.0
+        self,
+        deliverer: Deliverer,
+        *,
+        interval: float = 5.0,
+        max_interval: float = 60.0,
+        chores: Iterable[Callable[[], Awaitable[object]]] = (),
     ) -> None:
         self.deliverer = deliverer
         self.interval = interval
         self.max_interval = max_interval
+        self.chores = list(chores)
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
@@ -294,6 +302,11 @@ class DeliveryLoop:
             except Exception:
                 log.exception("inbox delivery pass failed")
                 report = DeliveryReport(error="pass failed")
+            for chore in self.chores:
+                try:
+                    await chore()
+                except Exception:
+                    log.exception("housekeeping chore failed")
             if report.delivered or report.unknown_lead:
                 log.info(
                     "inbox: %d delivered, %d unknown lead, %d still pending",

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from nurture.cadence.steps import CallStep, CallTimeout, Outcome
 from nurture.contracts import (
+    MAX_TALK_SECONDS,
     Assignment,
     AssignRequest,
     CallTaskView,
@@ -141,6 +142,10 @@ def refuse_task_action(
     journey: Journey, action: ClaimTask | ReleaseTask | CompleteTask, now: datetime
 ) -> None:
     """Raise ``ActionRefused`` with a clear message unless the desk action fits the open task."""
+    talk = action.talk_seconds if isinstance(action, CompleteTask) else None
+    if talk is not None and not 0 <= talk <= MAX_TALK_SECONDS:
+        hours = MAX_TALK_SECONDS // 3600
+        raise ActionRefused(f"talk time must be between 0 and {hours} hours (got {talk} s)")
     t = journey.call_task
     if t is not None and t.touch_id == action.task_id and t.outcome is not None:
         raise ActionRefused(f"task {t.touch_id} is closed: already completed ({t.outcome.value})")
@@ -245,6 +250,7 @@ def complete_task(journey: Journey, action: CompleteTask, now: datetime) -> Call
         touch_id=t.touch_id,
         rep=action.rep,
         reason=action.disposition.value,
+        talk_seconds=action.talk_seconds,
     )
     on_event(journey, event, now)
     why = f"{action.disposition.label.lower()} (call by {action.rep})"

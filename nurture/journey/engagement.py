@@ -74,18 +74,19 @@ def on_event(
         return True
     kind = event.kind
     log(journey, now, "event", describe_event(event), touch_id=event.touch_id)
-    milestones.emit(
-        journey,
-        now,
-        "event",
-        touch_id=event.touch_id,
-        step=milestones.touch_step(event.touch_id),
-        channel=milestones.EVENT_CHANNELS.get(kind.value.split(".")[0]),
-        variant=milestones.touch_variant(journey, event.touch_id),
-        points=event.points,
-        reason=kind.value,
-        rep=_rep(event),
-    )
+    if journey.milestone_chain is not None:  # (emit would drop it: skip working out its fields)
+        milestones.emit(
+            journey,
+            now,
+            "event",
+            touch_id=event.touch_id,
+            step=milestones.touch_step(event.touch_id),
+            channel=milestones.EVENT_CHANNELS.get(kind.value.split(".")[0]),
+            variant=milestones.touch_variant(journey, event.touch_id),
+            points=event.points,
+            reason=kind.value,
+            rep=_rep(event),
+        )
     if journey.phase is Phase.done:
         return True
     indicator = _score(journey, event, now)

@@ -126,6 +126,7 @@ def emit(
     points: int | None = None,
     reason: str | None = None,
     rep: str | None = None,
+    talk_seconds: int | None = None,
 ) -> None:
     """Record a milestone (nothing when the journey does not keep a log)."""
     chain = journey.milestone_chain
@@ -154,6 +155,7 @@ def emit(
             points=points,
             reason=reason[:200] if reason else reason,
             rep=rep,
+            talk_seconds=talk_seconds,
         )
     )
 

@@ -87,6 +87,7 @@ class Milestone(BaseModel):
     points: int | None = None
     reason: str | None = None
     rep: str | None = None
+    talk_seconds: int | None = None
 
 
 class WaitingFor(BaseModel):
@@ -233,6 +234,15 @@ class Journey(BaseModel):
         False, description="Touch steps' A/B variants apply (the workflow's 2026-12-variants patch)"
     )
     timeline: list[JourneyEntry] = Field(default_factory=list)
+    email_lead: float | None = Field(
+        None, description="Seconds emails are scheduled ahead (learnt from touch results)"
+    )
+    planned_send: AwareDatetime | None = Field(
+        None, description="Woken early for an email: its planned time (nurture/journey/planned.py)"
+    )
+    waits_from: AwareDatetime | None = Field(
+        None, description="A planned email was sent ahead: the next wait counts from its plan"
+    )
     milestone_chain: str | None = Field(
         None, description="Journey log on: the chain id in each milestone's key"
     )
@@ -244,14 +254,18 @@ class Journey(BaseModel):
 
     def business_calendar(self) -> BusinessCalendar:
         """The lead's business calendar (built once per run)."""
-        if self._calendar is None:
-            self._calendar = BusinessCalendar(
+        # Read the private slot directly: ``self._calendar`` goes through pydantic's
+        # ``__getattr__``, which cost an eighth of a forecast (this runs several times a step).
+        calendar: BusinessCalendar | None = self.__pydantic_private__["_calendar"]  # type: ignore[index]
+        if calendar is None:
+            calendar = BusinessCalendar(
                 self.calendar.timezone,
                 self.cadence.calendar.weekly_hours,
                 self.calendar.holidays,
                 zone=self.calendar.zone(),
             )
-        return self._calendar
+            self._calendar = calendar
+        return calendar
 
 
 class JourneyInput(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from nurture.cadence.model import Cadence
 from nurture.cadence.sales import SalesRules
@@ -33,7 +34,7 @@ from nurture.contracts import (
     TouchResult,
 )
 from nurture.events import Channel
-from nurture.journey import milestones
+from nurture.journey import milestones, planned
 from nurture.journey.commands import (
     Command,
     ContinueAsNew,
@@ -138,6 +139,7 @@ def on_touch_result(journey: Journey, result: TouchResult, now: datetime) -> Non
     if touch is None:
         raise EngineError("no touch is being sent")
     journey.pending = None
+    planned.learn(journey, result)
     remember_unknown(journey, touch, result)
     milestones.emit(
         journey,
@@ -170,15 +172,27 @@ def on_touch_result(journey: Journey, result: TouchResult, now: datetime) -> Non
             touch.touch_id,
         )
     else:
+        planned.sent(journey, touch.planned_at)
         journey.touches_sent += 1
+        reaches = result.send_at or now  # a scheduled send counts when it reaches the lead
         journey.touch_log = [m for m in journey.touch_log if m.at > now - WEEK] + [
-            TouchMark(at=now, channel=touch.channel)
+            TouchMark(at=reaches, channel=touch.channel)
         ]
         journey.recent_events = []
         if journey.stage is Stage.new:
             set_stage(journey, Stage.nurturing, now, "first touch")
         subject = f" — “{result.subject}”" if result.subject else ""
-        log(journey, now, "touch", f"{touch.summary}{subject}", touch.step_id, touch.touch_id)
+        when = (
+            f" · reaches the lead {local_text(journey, result.send_at)}" if result.send_at else ""
+        )
+        log(
+            journey,
+            now,
+            "touch",
+            f"{touch.summary}{subject}{when}",
+            touch.step_id,
+            touch.touch_id,
+        )
     if journey.phase is not Phase.sending:
         return  # an exit or recycle came in while the touch was out: it stands
     if result.status == "sent" and touch.channel is Channel.call and touch.due is not None:
@@ -249,8 +263,10 @@ def _step(j: Journey, now: datetime) -> Command | None:
             raise EngineError("advance() called while a touch is being sent")
         case Phase.waiting | Phase.cooling_down:
             assert j.wake_at is not None
-            if now < j.wake_at:
-                return Wait(until=j.wake_at, summary=j.wake_reason)
+            wake = planned.wake_time(j)  # early for an email sent as a scheduled send
+            if now < wake:
+                return Wait(until=wake, summary=j.wake_reason)
+            planned.woke(j, now)
             j.wake_at = None
             if j.phase is Phase.cooling_down:
                 target = j.recycle_to or j.cadence.cycles.recycle_to
@@ -276,9 +292,12 @@ def _step(j: Journey, now: datetime) -> Command | None:
         params = getattr(step, kind)
         return _touch(j, now, TOUCH_KINDS[kind], params.template, str(step.id))
     if isinstance(step, WaitStep):
-        until = jitter(j, after(j, step.wait, now), f"{step.id}:{j.cycle}")
+        begins = planned.wait_start(j, now)
+        until = jitter(j, after(j, step.wait, begins), f"{step.id}:{j.cycle}")
         j.position += 1
         wait(j, now, until, f"Wait {step.wait.describe()}", step.id)
+        if planned.lead_time(j) is not None:
+            return None  # an email is next: the wait wakes early for it
         return Wait(until=until, summary=j.wake_reason)
     if isinstance(step, WaitForStep):
         params = step.wait_for
@@ -298,7 +317,7 @@ def _step(j: Journey, now: datetime) -> Command | None:
         j.next_touch_at = None
         joiner = " or " if params.any else " and "
         j.wake_reason = (
-            f"Wait for {joiner.join(k.value for k in params.kinds)} until {local_text(j, deadline)}"
+            f"Wait for {joiner.join(params.kinds)} until {local_text(j, deadline)}"  # str enums
         )
         log(j, now, "wait_for", j.wake_reason, step.id)
         return None
@@ -344,8 +363,10 @@ def _touch(
         )
         leave_touch_step(j)
         return None
-    earliest, reason = earliest_send(j, channel, now)
-    if earliest > now:
+    planned_at = planned.take_planned(j, channel, now)
+    at = planned_at or now  # an email woken early for is judged at its planned time
+    earliest, reason = earliest_send(j, channel, at)
+    if earliest > at:
         earliest = jitter(j, earliest, f"{step_id}:{j.cycle}:defer", channel)
         wait(j, now, earliest, f"Defer {touch_label(j, channel, template)} ({reason})", step_id)
         milestones.emit(
@@ -357,6 +378,8 @@ def _touch(
             variant=template,
             reason=reason,
         )
+        if planned.lead_time(j) is not None:
+            return None  # the wait (woken early for the email) decides when
         return Wait(until=earliest, summary=j.wake_reason)
     step = current_step(j)
     variant = _variant(j, step, step_id)
@@ -369,6 +392,11 @@ def _touch(
         f"{j.lead.id}:{j.cadence.name}:v{j.cadence.version}:e{j.enrolment}"
         f":c{j.cycle}:{step_id}{suffix}"
     )
+    call_fields: dict[str, Any] = {}
+    if channel is Channel.call and isinstance(step, CallStep):
+        call = step.call
+        assignee = j.lead.owner if call.assign == "owner" and j.lead.owner else None
+        call_fields = {"queue": call.queue, "assignee": assignee, "due": after(j, call.due, now)}
     touch = Touch(
         touch_id=touch_id,
         lead=j.lead,
@@ -382,17 +410,14 @@ def _touch(
         total=j.cadence.touch_count(),
         summary=touch_label(j, channel, template)
         + (f" · variant {variant.id}" if variant is not None else ""),
-        sender=j.cadence.sender.model_dump() if j.cadence.sender else None,
+        sender=j.cadence.sender_fields,
         caller_id=j.cadence.calendar.caller_id if channel in PHONE_CHANNELS else None,
         mail_format=step.direct_mail.format if isinstance(step, DirectMailStep) else None,
         variant=variant.id if variant is not None else None,
         content=variant.content if variant is not None else None,
+        planned_at=planned_at,
+        **call_fields,
     )
-    if channel is Channel.call and isinstance(step, CallStep):
-        call = step.call
-        assignee = j.lead.owner if call.assign == "owner" and j.lead.owner else None
-        due = after(j, call.due, now)
-        touch = touch.model_copy(update={"queue": call.queue, "assignee": assignee, "due": due})
     j.phase = Phase.sending
     j.pending = touch
     j.wake_at = None

@@ -35,9 +35,18 @@ def touch_label(j: Journey, channel: Channel, template: str) -> str:
     return f"{CHANNEL_LABELS[channel]} {touch_number(j)}/{j.cadence.touch_count()} · {template}"
 
 
+#: ``%a`` and ``%b`` in the C locale (the engine never sets a locale): strftime is slow.
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def local_text(j: Journey, at: datetime) -> str:
+    """``Tue 03 Mar 10:00 America/New_York``: a moment in the lead's zone."""
     local = j.business_calendar().local(at)
-    return f"{local:%a %d %b %H:%M} {j.calendar.timezone}"
+    return (
+        f"{_WEEKDAYS[local.weekday()]} {local.day:02d} {_MONTHS[local.month - 1]}"
+        f" {local.hour:02d}:{local.minute:02d} {j.calendar.timezone}"
+    )
 
 
 def describe_condition(when: Condition) -> str:
@@ -64,5 +73,19 @@ def log(
     touch_id: str | None = None,
 ) -> None:
     j.timeline.append(
-        JourneyEntry(at=now, cycle=j.cycle, kind=kind, text=text, step=step, touch_id=touch_id)
+        _entry(
+            {
+                "at": now,
+                "cycle": j.cycle,
+                "kind": kind,
+                "text": text,
+                "step": step,
+                "touch_id": touch_id,
+            }
+        )
     )
+
+
+#: ``JourneyEntry(**fields)`` without ``__init__``'s keyword handling: the same validation and
+#: the same model, in half the time (a journey writes a line for almost every step).
+_entry = JourneyEntry.__pydantic_validator__.validate_python

@@ -7,7 +7,7 @@ from pathlib import Path
 from nurture.planning.costs import COSTS_FILE, Costs
 from nurture.planning.costs import load_costs as load_costs_file
 
-__all__ = ["Costs", "load_costs", "per_channel"]
+__all__ = ["Costs", "conversation_price", "load_costs", "per_channel", "talk_price"]
 
 
 def per_channel(costs: Costs) -> dict[str, float]:
@@ -25,6 +25,11 @@ def per_channel(costs: Costs) -> dict[str, float]:
 def conversation_price(costs: Costs) -> float:
     """The extra rep time of a call where the lead was reached."""
     return costs.call_task_minute * costs.conversation_minutes
+
+
+def talk_price(costs: Costs, talk_seconds: float) -> float:
+    """The rep time of calls whose talk time was recorded."""
+    return costs.call_task_minute * talk_seconds / 60
 
 
 def load_costs(cadences_dir: Path) -> Costs:

@@ -10,28 +10,33 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from nurture.journeylog.basics import (
     CONNECTS,
-    DISPOSITION_CONNECTS,
     REPLIES,
     Filters,
     Report,
+    count_where,
+    counted,
+    epoch,
+    group_column,
+    grouped,
     lead_group,
+    lead_where,
     log_where,
     median_days,
     pct,
     ratio,
-    reached,
+    reached_column,
     summaries,
 )
-from nurture.journeylog.costs import Costs, conversation_price, per_channel
+from nurture.journeylog.costs import Costs, conversation_price, per_channel, talk_price
+from nurture.journeylog.rollup import JourneyCountRow
 from nurture.journeylog.store import JourneyLogRow
-from nurture.journeylog.summary import FUNNEL, JourneyLeadRow
+from nurture.journeylog.summary import COUNTERS, FUNNEL, JourneyLeadRow
 from nurture.journeylog.teams import desk, sales
 from nurture.store import Store
 
@@ -62,9 +67,24 @@ def build(kind: str, store: Store, filters: Filters, costs: Costs | None = None)
 
 def funnel(store: Store, f: Filters) -> Report:
     """Enrolled → touched → engaged → sales-ready → accepted → opportunity → won."""
-    groups: dict[str, list[dict[str, datetime | None]]] = defaultdict(list)
-    for lead in summaries(store, f):
-        groups[lead_group(lead, f.group_by)].append(reached(lead))
+    counts: dict[str, list[int]] = defaultdict(lambda: [0] * len(FUNNEL))
+    spans: dict[str, list[list[float]]] = defaultdict(lambda: [[] for _ in FUNNEL])
+    for group, *times in _stage_times(store, f):
+        # reached(): no enrolment time = the earliest other; a later stage implies the earlier
+        if times[0] is None:
+            times[0] = min((t for t in times if t is not None), default=None)
+        later = None
+        for i in range(len(FUNNEL) - 1, -1, -1):
+            if times[i] is None:
+                times[i] = later
+            else:
+                later = times[i]
+        tally, gaps = counts[group], spans[group]
+        for i, at in enumerate(times):
+            if at is not None:
+                tally[i] += 1
+                if i and times[i - 1] is not None:
+                    gaps[i].append(at - times[i - 1])
     report = Report(
         "funnel",
         "Funnel",
@@ -76,30 +96,30 @@ def funnel(store: Store, f: Filters) -> Report:
             "median days": "median time from the previous stage to this one, for leads with both",
         },
     )
-    for group in sorted(groups):
-        leads = groups[group]
-        enrolled = sum(1 for t in leads if t["enrolled"])
-        previous: str | None = None
-        for stage in FUNNEL:
-            count = sum(1 for t in leads if t[stage])
-            before = sum(1 for t in leads if t[previous]) if previous else count
-            spans = [
-                t[stage] - t[previous]  # type: ignore[operator]
-                for t in leads
-                if previous and t[stage] and t[previous]
-            ]
+    for group in sorted(counts):
+        tally = counts[group]
+        for i, stage in enumerate(FUNNEL):
             report.rows.append(
                 [
                     group,
                     stage.replace("_", "-"),
-                    count,
-                    pct(count, before) if previous else None,
-                    pct(count, enrolled),
-                    median_days(spans) if previous else None,
+                    tally[i],
+                    pct(tally[i], tally[i - 1]) if i else None,
+                    pct(tally[i], tally[0]),
+                    median_days(spans[group][i]) if i else None,
                 ]
             )
-            previous = stage
     return report
+
+
+def _stage_times(store: Store, f: Filters) -> list[Any]:
+    """Per lead: its group, then when it reached each funnel stage (epoch seconds or None)."""
+    t = JourneyLeadRow
+    dialect = store.engine.dialect.name
+    columns = [epoch(getattr(t, f"{stage}_at"), dialect) for stage in FUNNEL]
+    query = lead_where(select(group_column(f.group_by, dialect), *columns), f)
+    with store.session() as session:
+        return [list(row) for row in session.execute(query)]
 
 
 # ---------------------------------------------------------------- steps and channels
@@ -123,17 +143,25 @@ def _attribution(
     """Sales-ready leads credited to touches: last touch, and position-based (40% first,
     40% last, 20% shared by the ones between)."""
     t, s = JourneyLogRow, JourneyLeadRow
-    query = (
-        select(t.lead_id, t.step, t.channel, t.variant, t.at)
-        .join(s, s.lead_id == t.lead_id)
-        .where(t.kind == "touch_sent", s.sales_ready_at.is_not(None), t.at <= s.sales_ready_at)
-        .order_by(t.lead_id, t.at, t.id)
-    )
-    with store.session() as session:
-        rows = session.execute(log_where(query, f)).all()
+    dialect = store.engine.dialect.name
     paths: dict[str, list[Any]] = defaultdict(list)
-    for row in rows:
-        paths[row.lead_id].append(row)
+    with store.session() as session:
+        # the few sales-ready leads first, then their touches by the lead index
+        query = select(s.lead_id, epoch(s.sales_ready_at, dialect))
+        ready = {
+            lead: at for lead, at in session.execute(query.where(s.sales_ready_at.is_not(None)))
+        }
+        leads = sorted(ready)
+        for start in range(0, len(leads), 500):
+            query = log_where(
+                select(t.lead_id, t.step, t.channel, t.variant, epoch(t.at, dialect))
+                .where(t.lead_id.in_(leads[start : start + 500]), t.kind == "touch_sent")
+                .order_by(t.lead_id, t.at, t.id),
+                f,
+            )
+            for row in session.execute(query):
+                if row.at <= ready[row.lead_id]:
+                    paths[row.lead_id].append(row)
     last: Counter[str] = Counter()
     position: dict[str, float] = defaultdict(float)
     for path in paths.values():
@@ -154,14 +182,24 @@ def _attribution(
 def steps(store: Store, f: Filters, default: str = "step", kind: str = "steps") -> Report:
     """What each step (or channel, or variant) sent and what came of it."""
     group = f.group_by if f.group_by in ("step", "channel", "variant") else default
-    t = JourneyLogRow
-    query = (
-        select(t.step, t.channel, t.variant, t.kind, t.reason, func.count().label("n"))
-        .where(t.kind.in_(("touch_sent", "event")))
-        .group_by(t.step, t.channel, t.variant, t.kind, t.reason)
-    )
+    if counted(f):  # the per-day counts kept as rows arrive
+        r = JourneyCountRow
+        query = count_where(
+            select(r.step, r.channel, r.variant, r.kind, r.reason, func.sum(r.n).label("n"))
+            .where(r.kind.in_(("touch_sent", "event")))
+            .group_by(r.step, r.channel, r.variant, r.kind, r.reason),
+            f,
+        )
+    else:  # a period not on day boundaries: from the log itself
+        t = JourneyLogRow
+        query = log_where(
+            select(t.step, t.channel, t.variant, t.kind, t.reason, func.count().label("n"))
+            .where(t.kind.in_(("touch_sent", "event")))
+            .group_by(t.step, t.channel, t.variant, t.kind, t.reason),
+            f,
+        )
     with store.session() as session:
-        counted = session.execute(log_where(query, f)).all()
+        rows = session.execute(query).all()
 
     def key(row: Any) -> str:
         if group == "channel":
@@ -172,7 +210,7 @@ def steps(store: Store, f: Filters, default: str = "step", kind: str = "steps") 
 
     names = ("sent", "delivered", "opened", "clicked", "replied", "connects", "meetings")
     figures: dict[str, Counter[str]] = defaultdict(Counter)
-    for row in counted:
+    for row in rows:
         k, n, what = key(row), row.n, row.reason or ""
         if row.kind == "touch_sent":
             figures[k]["sent"] += n
@@ -250,40 +288,28 @@ def _variant_tests(report: Report, figures: dict[str, Counter[str]], confidence:
 # ---------------------------------------------------------------- money
 
 
-def _connects(store: Store, f: Filters) -> Counter[str]:
-    """Connected calls per lead (their conversation costs rep time)."""
-    t = JourneyLogRow
-    query = (
-        select(t.lead_id, func.count().label("n"))
-        .where(t.kind == "task_completed", t.reason.in_(DISPOSITION_CONNECTS))
-        .group_by(t.lead_id)
-    )
-    with store.session() as session:
-        return Counter({row.lead_id: row.n for row in session.execute(log_where(query, f))})
-
-
-def lead_cost(lead: Any, costs: Costs, connects: int = 0) -> dict[str, float]:
-    """What was spent on a lead, per channel (calls: the rep time of worked tasks, plus the
-    conversation of each connect)."""
+def lead_cost(lead: Any, costs: Costs) -> dict[str, float]:
+    """What was spent on a lead (or a group of leads: their sums), per channel (calls: the
+    rep time of worked tasks, plus each conversation: its recorded talk time, else the costs
+    file's minutes per connect)."""
     price = per_channel(costs)
+    untimed = lead.connects - lead.timed_connects
     return {
         "email": lead.emails * price["email"],
         "sms": lead.sms * price["sms"],
         "voicemail": lead.voicemails * price["voicemail"],
         "direct_mail": lead.letters * price["direct_mail"],
-        "call": lead.tasks_worked * price["call"] + connects * conversation_price(costs),
+        "call": lead.tasks_worked * price["call"]
+        + untimed * conversation_price(costs)
+        + talk_price(costs, lead.talk_seconds),
     }
 
 
 def money(store: Store, f: Filters, costs: Costs) -> Report:
     """Cost per touch, sales-ready lead, accepted lead, opportunity and won deal."""
-    leads = summaries(store, f)
-    connects = _connects(store, Filters(cadence=f.cadence, version=f.version, segment=f.segment))
     if f.group_by == "channel":
-        return _money_by_channel(leads, costs, connects)
-    groups: dict[str, list[Any]] = defaultdict(list)
-    for lead in leads:
-        groups[lead_group(lead, f.group_by or "cadence")].append(lead)
+        return _money_by_channel(grouped(store, f, None, *_money_columns()), costs)
+    groups = grouped(store, f, f.group_by or "cadence", *_money_columns())
     report = Report(
         "money",
         "Cost per result",
@@ -305,7 +331,8 @@ def money(store: Store, f: Filters, costs: Costs) -> Report:
         ],
         explain={
             "cost": "touches × their channel's price (cadences/_costs.yaml) + rep time: worked "
-            "call tasks × task minutes, connects × conversation minutes, × price per minute",
+            "call tasks × task minutes, plus each call's recorded talk time (connects without "
+            "one: the conversation minutes), × price per minute",
             "per touch": "cost / touches sent",
             "per sales-ready": "cost / leads that became sales-ready",
             "per accepted": "cost / leads sales accepted",
@@ -314,52 +341,70 @@ def money(store: Store, f: Filters, costs: Costs) -> Report:
             "won amount": "sum of the won deals' amounts",
         },
     )
-    for group in sorted(groups):
-        members = groups[group]
-        cost = sum(sum(lead_cost(lead, costs, connects[lead.lead_id]).values()) for lead in members)
-        touches = sum(lead.touches for lead in members)
-        stages = [reached(lead) for lead in members]
-        counts = {
-            s: sum(1 for t in stages if t[s]) for s in ("sales_ready", "accepted", "opportunity")
-        }
-        won = sum(1 for lead in members if lead.won_at)
-        amount = sum(lead.amount or 0 for lead in members if lead.won_at)
+    for g in groups:
+        cost = sum(lead_cost(g, costs).values())
         report.rows.append(
             [
-                group,
-                len(members),
-                touches,
+                g.grp,
+                g.leads,
+                g.touches,
                 round(cost, 2),
-                ratio(cost, touches),
-                counts["sales_ready"],
-                ratio(cost, counts["sales_ready"]),
-                counts["accepted"],
-                ratio(cost, counts["accepted"]),
-                counts["opportunity"],
-                ratio(cost, counts["opportunity"]),
-                won,
-                ratio(cost, won),
-                round(amount, 2),
+                ratio(cost, g.touches),
+                g.sales_ready,
+                ratio(cost, g.sales_ready),
+                g.accepted,
+                ratio(cost, g.accepted),
+                g.opportunity,
+                ratio(cost, g.opportunity),
+                g.won,
+                ratio(cost, g.won),
+                round(g.won_amount or 0, 2),
             ]
         )
     return report
 
 
-def _money_by_channel(leads: Iterable[Any], costs: Costs, connects: Counter[str]) -> Report:
+def _money_columns() -> list[Any]:
+    """The money report's sums over a group of leads (what :func:`lead_cost` reads, and the
+    leads that reached each stage)."""
+    t = JourneyLeadRow
+    counters = (
+        "touches",
+        "emails",
+        "sms",
+        "voicemails",
+        "letters",
+        "tasks_worked",
+        *COUNTERS,
+    )
+    won = t.won_at.is_not(None)
+    return [
+        func.count().label("leads"),
+        *(func.coalesce(func.sum(getattr(t, c)), 0).label(c) for c in counters),
+        *(
+            func.sum(case((reached_column(s), 1), else_=0)).label(s)
+            for s in ("sales_ready", "accepted", "opportunity")
+        ),
+        func.sum(case((won, 1), else_=0)).label("won"),
+        func.sum(case((won, t.amount), else_=0)).label("won_amount"),
+    ]
+
+
+def _money_by_channel(groups: Iterable[Any], costs: Costs) -> Report:
     spent: Counter[str] = Counter()
     sent: Counter[str] = Counter()
     opportunities = 0
-    for lead in leads:
-        for channel, amount in lead_cost(lead, costs, connects[lead.lead_id]).items():
+    for g in groups:
+        for channel, amount in lead_cost(g, costs).items():
             spent[channel] += amount  # type: ignore[assignment]
         sent.update(
-            email=lead.emails,
-            sms=lead.sms,
-            voicemail=lead.voicemails,
-            direct_mail=lead.letters,
-            call=lead.tasks_worked,
+            email=g.emails,
+            sms=g.sms,
+            voicemail=g.voicemails,
+            direct_mail=g.letters,
+            call=g.tasks_worked,
         )
-        opportunities += bool(reached(lead)["opportunity"])
+        opportunities += g.opportunity
     report = Report(
         "money",
         "Cost by channel",
@@ -395,7 +440,8 @@ def win_loss(store: Store, f: Filters) -> Report:
     by = group or "reason"
     rows: dict[str, Counter[str]] = defaultdict(Counter)
     amounts: Counter[str] = Counter()
-    for lead in summaries(store, f):
+    t = JourneyLeadRow
+    for lead in summaries(store, f, t.won_at.is_not(None) | t.lost_at.is_not(None)):
         if not (lead.won_at or lead.lost_at):
             continue
         k = (lead.reason or "—") if by == "reason" else lead_group(lead, by)

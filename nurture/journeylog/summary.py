@@ -12,7 +12,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from nurture.store import Base, UTCDateTime
 
-__all__ = ["FUNNEL", "JourneyLeadRow", "apply"]
+__all__ = ["DISPOSITION_CONNECTS", "FUNNEL", "JourneyLeadRow", "apply"]
+
+#: Call dispositions where a person answered (a conversation took rep time).
+DISPOSITION_CONNECTS = frozenset(
+    {"connected", "meeting_booked", "qualified", "not_interested", "call_back_later"}
+)
 
 #: The funnel's stages in order, each the summary column holding when the lead first got there.
 FUNNEL = ("enrolled", "touched", "engaged", "sales_ready", "accepted", "opportunity", "won")
@@ -68,13 +73,22 @@ class JourneyLeadRow(Base):
     letters: Mapped[int] = mapped_column(Integer, default=0)
     calls: Mapped[int] = mapped_column(Integer, default=0)
     tasks_worked: Mapped[int] = mapped_column(Integer, default=0)
+    #: Completed calls where a person answered; those of them with a recorded talk time;
+    #: the recorded talk time of every completed call (seconds).
+    connects: Mapped[int] = mapped_column(Integer, default=0)
+    timed_connects: Mapped[int] = mapped_column(Integer, default=0)
+    talk_seconds: Mapped[int] = mapped_column(Integer, default=0)
+
+
+#: The call counters kept with the talk time.
+COUNTERS = ("connects", "timed_connects", "talk_seconds")
 
 
 def empty(lead_id: str) -> dict[str, Any]:
     """A lead's summary before any milestone."""
     values: dict[str, Any] = {c.name: None for c in JourneyLeadRow.__table__.columns}
     values.update(lead_id=lead_id, cadence="", version=0, segment="", source="")
-    for column in ("touches", "tasks_worked", *CHANNEL_COLUMNS.values()):
+    for column in ("touches", "tasks_worked", *COUNTERS, *CHANNEL_COLUMNS.values()):
         values[column] = 0
     return values
 
@@ -113,5 +127,11 @@ def apply(summary: dict[str, Any], m: dict[str, Any]) -> None:
         summary["reason"] = m["reason"]
     elif kind == "task_completed":
         summary["tasks_worked"] += 1
+        talk = m.get("talk_seconds")
+        if talk is not None:
+            summary["talk_seconds"] += talk
+        if m["reason"] in DISPOSITION_CONNECTS:
+            summary["connects"] += 1
+            summary["timed_connects"] += talk is not None
     elif kind == "finished":
         summary["finished_at"] = at

@@ -3,63 +3,32 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from nurture.journeylog.basics import (
-    DISPOSITION_CONNECTS,
     Filters,
     Report,
+    count_where,
+    counted,
     log_where,
     median_hours,
     pct,
     summaries,
 )
+from nurture.journeylog.rollup import JourneyCountRow, JourneySpanRow
 from nurture.journeylog.store import JourneyLogRow
+from nurture.journeylog.summary import DISPOSITION_CONNECTS, JourneyLeadRow
 from nurture.store import Store
 
 # ---------------------------------------------------------------- the desk
 
 
 def desk(store: Store, f: Filters) -> Report:
-    """Call tasks per rep: created, worked, overdue, connects, meetings, time to first attempt."""
-    t = JourneyLogRow
-    query = (
-        select(t.kind, t.rep, t.reason, t.touch_id, t.at)
-        .where(
-            t.kind.in_(
-                ("task_created", "task_assigned", "task_claimed", "task_completed", "task_overdue")
-            )
-        )
-        .order_by(t.at, t.id)
-    )
-    with store.session() as session:
-        rows = session.execute(log_where(query, f)).all()
-    owner: dict[str, str] = {}
-    created: dict[str, datetime] = {}
-    first: dict[str, tuple[str, timedelta]] = {}
-    per: dict[str, Counter[str]] = defaultdict(Counter)
-    for row in rows:
-        task = row.touch_id or ""
-        if row.kind == "task_created":
-            created[task] = row.at
-            owner[task] = row.rep or f"queue {row.reason or '—'}"
-            per[owner[task]]["created"] += 1
-        elif row.kind in ("task_assigned", "task_claimed") and row.rep:
-            owner[task] = row.rep
-        elif row.kind == "task_overdue":
-            per[row.rep or owner.get(task, "—")]["overdue"] += 1
-        elif row.kind == "task_completed":
-            rep = row.rep or "—"
-            per[rep]["worked"] += 1
-            per[rep]["connects"] += row.reason in DISPOSITION_CONNECTS
-            per[rep]["meetings"] += row.reason == "meeting_booked"
-            if task in created and task not in first:
-                first[task] = (rep, row.at - created[task])
-    spans: dict[str, list[timedelta]] = defaultdict(list)
-    for rep, span in first.values():
-        spans[rep].append(span)
+    """Call tasks per rep: created, worked, overdue, connects, meetings, talk time, time to
+    first attempt."""
+    per, spans = _desk_counts(store, f) if counted(f) else _desk_from_log(store, f)
     report = Report(
         "desk",
         "The call desk by rep",
@@ -71,6 +40,8 @@ def desk(store: Store, f: Filters) -> Report:
             "connects",
             "connect %",
             "meetings",
+            "talk minutes",
+            "talk minutes per call",
             "hours to first attempt",
         ],
         explain={
@@ -80,6 +51,8 @@ def desk(store: Store, f: Filters) -> Report:
             "connects": "completed calls where a person answered",
             "connect %": "connects / worked",
             "meetings": "calls that booked a meeting",
+            "talk minutes": "talk time the rep recorded when completing calls",
+            "talk minutes per call": "talk minutes / completed calls with a recorded talk time",
             "hours to first attempt": "median time from task created to its first completion",
         },
     )
@@ -94,10 +67,94 @@ def desk(store: Store, f: Filters) -> Report:
                 c["connects"],
                 pct(c["connects"], c["worked"]),
                 c["meetings"],
+                round(c["talk"] / 60, 1),
+                round(c["talk"] / 60 / c["timed"], 1) if c["timed"] else None,
                 median_hours(spans[rep]),
             ]
         )
     return report
+
+
+def _desk_counts(
+    store: Store, f: Filters
+) -> tuple[dict[str, Counter[str]], dict[str, list[float]]]:
+    """The desk's figures from the per-day counts and the tasks' spans (kept as rows arrive)."""
+    c, s = JourneyCountRow, JourneySpanRow
+    query = count_where(
+        select(
+            c.kind,
+            c.rep,
+            c.reason,
+            func.sum(c.n),
+            func.sum(c.talk_seconds),
+            func.sum(c.timed),
+        )
+        .where(c.kind.in_(("task_created", "task_overdue", "task_completed")))
+        .group_by(c.kind, c.rep, c.reason),
+        f,
+    )
+    per: dict[str, Counter[str]] = defaultdict(Counter)
+    spans: dict[str, list[float]] = defaultdict(list)
+    with store.session() as session:
+        for kind, rep, reason, n, talk, timed in session.execute(query):
+            if kind == "task_created":
+                per[rep or f"queue {reason or '—'}"]["created"] += n
+            elif kind == "task_overdue":
+                per[rep or "—"]["overdue"] += n
+            else:
+                _worked(per[rep or "—"], reason, n, talk, timed)
+        for rep, seconds in session.execute(count_where(select(s.rep, s.seconds), f, s)):
+            spans[rep].append(seconds)
+    return per, spans
+
+
+def _worked(c: Counter[str], disposition: str | None, n: int, talk: int, timed: int) -> None:
+    c["worked"] += n
+    c["connects"] += n if disposition in DISPOSITION_CONNECTS else 0
+    c["meetings"] += n if disposition == "meeting_booked" else 0
+    c["talk"] += talk
+    c["timed"] += timed
+
+
+def _desk_from_log(
+    store: Store, f: Filters
+) -> tuple[dict[str, Counter[str]], dict[str, list[float]]]:
+    """The desk's figures from the log's task rows (a period not on day boundaries)."""
+    t = JourneyLogRow
+    query = (
+        select(t.kind, t.rep, t.reason, t.touch_id, t.at, t.talk_seconds)
+        .where(
+            t.kind.in_(
+                ("task_created", "task_assigned", "task_claimed", "task_completed", "task_overdue")
+            )
+        )
+        .order_by(t.at, t.id)
+    )
+    with store.session() as session:
+        rows = session.execute(log_where(query, f)).all()
+    owner: dict[str, str] = {}
+    created: dict[str, datetime] = {}
+    first: set[str] = set()
+    per: dict[str, Counter[str]] = defaultdict(Counter)
+    spans: dict[str, list[float]] = defaultdict(list)
+    for row in rows:
+        task = row.touch_id or ""
+        if row.kind == "task_created":
+            created[task] = row.at
+            owner[task] = row.rep or f"queue {row.reason or '—'}"
+            per[owner[task]]["created"] += 1
+        elif row.kind in ("task_assigned", "task_claimed") and row.rep:
+            owner[task] = row.rep
+        elif row.kind == "task_overdue":
+            per[row.rep or owner.get(task, "—")]["overdue"] += 1
+        elif row.kind == "task_completed":
+            rep = row.rep or "—"
+            talk = row.talk_seconds
+            _worked(per[rep], row.reason, 1, talk or 0, talk is not None)
+            if task in created and task not in first:
+                first.add(task)
+                spans[rep].append((row.at - created[task]).total_seconds())
+    return per, spans
 
 
 # ---------------------------------------------------------------- sales
@@ -122,7 +179,7 @@ def sales(store: Store, f: Filters) -> Report:
     with store.session() as session:
         rows = session.execute(log_where(query, f)).all()
     per: dict[str, Counter[str]] = defaultdict(Counter)
-    to_accept: dict[str, list[timedelta]] = defaultdict(list)
+    to_accept: dict[str, list[float]] = defaultdict(list)
     declines: Counter[str] = Counter()
     handed: dict[str, datetime] = {}
     for row in rows:
@@ -136,7 +193,7 @@ def sales(store: Store, f: Filters) -> Report:
         elif row.kind == "handoff_accepted":
             per[rep]["accepted"] += 1
             if row.lead_id in handed:
-                to_accept[rep].append(row.at - handed.pop(row.lead_id))
+                to_accept[rep].append((row.at - handed.pop(row.lead_id)).total_seconds())
         elif row.kind == "handoff_declined":
             per[rep]["declined"] += 1
             declines[row.reason or "—"] += 1
@@ -184,8 +241,7 @@ def sales(store: Store, f: Filters) -> Report:
         )
     for reason, count in declines.most_common():
         report.notes.append(f"declined — {reason}: {count}")
-    leads = summaries(store, f)
-    recycled = [lead for lead in leads if lead.recycled_at]
+    recycled = summaries(store, f, JourneyLeadRow.recycled_at.is_not(None))
     won_over = [
         lead
         for lead in recycled

@@ -21,7 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from nurture.cadence.model import Cadence, find_cadence
-from nurture.cadence.render import Renderer, sample_lead
+from nurture.cadence.render import Rendered, Renderer, sample_lead
 from nurture.console import bold, console, err, tag
 from nurture.lead import Lead
 from nurture.leads.enrollment import load_rules
@@ -116,7 +116,7 @@ def print_preview(result: Preview, messages: bool) -> None:
             str(n),
             f"{item.local:%a %d %b %Y %H:%M}",
             touch.channel.value,
-            touch.step_id,
+            touch.step_id + (f" [{touch.variant}]" if touch.variant else ""),
             str(touch.cycle),
             touch.cadence,
             route,
@@ -127,17 +127,35 @@ def print_preview(result: Preview, messages: bool) -> None:
         err.print(tag("not used", "yellow", f"{engagement}: no touch of step {engagement.step!r}"))
     if not messages:
         return
+    shown: set[tuple[str, str]] = set()
     for n, item in enumerate(result.touches, 1):
         touch = item.touch
         console.rule(f"{n}. {touch.summary} · {item.local:%a %d %b %H:%M}")
-        if item.error:
-            err.print(tag("not rendered", "red", item.error))
+        _print_message(item.rendered, item.error)
+        if not item.variants or (touch.cadence, touch.step_id) in shown:
             continue
-        assert item.rendered is not None
-        if item.rendered.subject:
-            console.print(bold("", "Subject:", f" {item.rendered.subject}"))
-        body = item.rendered.text or _html_text(item.rendered.html or "")
-        console.print(body, highlight=False, markup=False)
+        shown.add((touch.cadence, touch.step_id))  # each step's variants once, where first met
+        console.print(bold("", f"A/B variants of step {touch.step_id}:", ""))
+        for variant in item.variants:
+            mine = " ← this lead's" if variant.picked else ""
+            console.print(
+                bold(
+                    "", f"  variant {variant.id}", f" ({variant.share:.0%}, {variant.source}){mine}"
+                )
+            )
+            _print_message(variant.rendered, variant.error)
+
+
+def _print_message(rendered: Rendered | None, error: str | None) -> None:
+    if error:
+        err.print(tag("not rendered", "red", error))
+        return
+    if rendered is None:
+        return
+    if rendered.subject:
+        console.print(bold("", "Subject:", f" {rendered.subject}"))
+    body = rendered.text or _html_text(rendered.html or "")
+    console.print(body, highlight=False, markup=False)
 
 
 def _html_text(html: str) -> str:
@@ -302,6 +320,8 @@ def print_report(report: Report, daily: bool) -> None:
     if len(over) > 10:
         console.print(tag(f"… and {len(over) - 10} more day(s) over capacity", "red"))
     console.print(summary_table(s))
+    if s.variants:
+        console.print(variants_table(s))
 
 
 #: Narrow column names.
@@ -337,6 +357,30 @@ def _table(report: Report, periods: list[Period], kind: str) -> Table:
             f"{sum(p.deferrals.values()):,}",
             *[f"{p.sales_ready[t]:,}" for t in report.teams],
             f"{p.cost:,.0f}",
+        )
+    return table
+
+
+def variants_table(s: Summary) -> Table:
+    """Touches per A/B variant, against the share its weight asks for."""
+    table = Table(
+        "cadence",
+        "step",
+        "variant",
+        "weight share",
+        "touches",
+        "share of the step",
+        title="A/B variants",
+        title_justify="left",
+    )
+    for v in s.variants:
+        table.add_row(
+            v.cadence,
+            v.step,
+            v.variant,
+            f"{v.weight_share:.1%}",
+            f"{v.touches:,}",
+            f"{v.share:.1%}",
         )
     return table
 

@@ -15,7 +15,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from nurture.cadence.model import Cadence
-from nurture.cadence.render import Rendered, Renderer, RenderError, touch_context
+from nurture.cadence.render import Rendered, Renderer, RenderError, render_inline, touch_context
+from nurture.cadence.variants import shares, touch_params
 from nurture.calendar import CalendarSnapshot
 from nurture.contracts import Touch
 from nurture.events import EngagementEvent, EventKind
@@ -95,8 +96,21 @@ def parse_engagement(text: str) -> list[Engagement]:
 
 
 @dataclass
+class VariantMessage:
+    """One A/B variant of a touch step, its share of leads and its message for this lead."""
+
+    id: str
+    share: float
+    source: str
+    picked: bool
+    rendered: Rendered | None = None
+    error: str | None = None
+
+
+@dataclass
 class PreviewTouch:
-    """One planned touch, with its local time, the decisions before it and its message."""
+    """One planned touch, with its local time, the decisions before it and its message
+    (and, on a step with A/B variants, every variant's message; the lead's is ``picked``)."""
 
     at: datetime
     local: datetime
@@ -105,6 +119,7 @@ class PreviewTouch:
     engaged: list[str] = field(default_factory=list)
     rendered: Rendered | None = None
     error: str | None = None
+    variants: list[VariantMessage] = field(default_factory=list)
 
 
 @dataclass
@@ -150,9 +165,37 @@ def render_touch(renderer: Renderer, touch: Touch) -> tuple[Rendered | None, str
         touch=touch_variables(touch),
     )
     try:
+        if touch.content is not None:  # an inline variant, as the send activity renders it
+            return render_inline(touch.content, context), None
         return renderer.render(touch.channel, touch.template, context), None
     except RenderError as exc:
         return None, str(exc)
+
+
+def variant_messages(
+    touch: Touch, cadence: Cadence | None, renderer: Renderer | None
+) -> list[VariantMessage]:
+    """Every variant of the touch's step (none without variants), each rendered for the lead;
+    the lead's own is ``picked`` (the engine's choice, carried on the touch)."""
+    step = None
+    if cadence is not None and touch.step_id in cadence.step_index:
+        step = cadence.steps[cadence.step_index[touch.step_id]]
+    params = touch_params(step) if step is not None else None
+    if params is None or not params.variants:
+        return []
+    weights = shares(params.variants)
+    found: list[VariantMessage] = []
+    for variant in params.variants:
+        message = VariantMessage(
+            variant.id, weights[variant.id], variant.describe(), variant.id == touch.variant
+        )
+        if renderer is not None:
+            arm = touch.model_copy(
+                update={"template": variant.template or touch.template, "content": variant.content}
+            )
+            message.rendered, message.error = render_touch(renderer, arm)
+        found.append(message)
+    return found
 
 
 def preview(
@@ -202,9 +245,12 @@ def preview(
     sim = simulate.run(
         journey, start, respond=respond, cadences=cadences, until=until, calendar_for=calendar_for
     )
-    if renderer is not None:
-        for item in planned:
+    for item in planned:
+        if renderer is not None:
             item.rendered, item.error = render_touch(renderer, item.touch)
+        item.variants = variant_messages(
+            item.touch, _version(cadences, cadence, item.touch), renderer
+        )
     return Preview(
         cadence=cadence,
         lead=lead,
@@ -214,6 +260,13 @@ def preview(
         ending=_ending(sim, until),
         unused=waiting,
     )
+
+
+def _version(cadences: dict[str, Cadence], first: Cadence, touch: Touch) -> Cadence | None:
+    """The cadence a touch came from (the previewed one, or a recycle's)."""
+    if touch.cadence == first.name:
+        return first
+    return cadences.get(touch.cadence)
 
 
 def _is_route(entry: JourneyEntry) -> bool:

@@ -30,10 +30,28 @@ class Period:
     cost: float = 0.0
     over: list[str] = field(default_factory=list)
     days_over: int = 0
+    variants: Counter[str] = field(default_factory=Counter)
 
     @property
     def touch_total(self) -> int:
         return sum(self.touches.values())
+
+
+@dataclass
+class VariantCount:
+    """One A/B variant across the forecast: its weight's share and the touches it got."""
+
+    cadence: str
+    step: str
+    variant: str
+    weight_share: float
+    touches: int
+    #: Its share of the step's touches (compare with ``weight_share``).
+    share: float
+
+    @property
+    def key(self) -> str:
+        return f"{self.cadence}/{self.step}/{self.variant}"
 
 
 @dataclass
@@ -51,6 +69,7 @@ class Summary:
     cost: dict[str, float]
     outcomes: Counter[str]
     currency: str
+    variants: list[VariantCount] = field(default_factory=list)
 
     @property
     def total_cost(self) -> float:
@@ -99,6 +118,7 @@ def build_report(plan: Plan, tally: Tally) -> Report:
         (tally.call_minutes, "call_minutes"),
         (tally.deferrals, "deferrals"),
         (tally.sales_ready, "sales_ready"),
+        (tally.variants, "variants"),
     ):
         for (day, key), value in source.items():
             if day in days:
@@ -128,8 +148,26 @@ def build_report(plan: Plan, tally: Tally) -> Report:
         cost=cost,
         outcomes=tally.outcomes,
         currency=plan.costs.currency,
+        variants=variant_counts(plan, _by_key(tally.variants)),
     )
     return Report(plan, list(days.values()), weeks, summary, queues, teams)
+
+
+def variant_counts(plan: Plan, touches: Counter[str]) -> list[VariantCount]:
+    """Every variant of every step that got touches, in cadence order, weight against touches."""
+    from nurture.cadence.variants import shares, step_variants
+
+    found: list[VariantCount] = []
+    for cadence in plan.cadences.values():
+        for step, variants in step_variants(cadence):
+            keys = {v.id: f"{cadence.name}/{step}/{v.id}" for v in variants}
+            total = sum(touches[k] for k in keys.values())
+            if not total:
+                continue
+            for variant_id, weight in shares(variants).items():
+                got = touches[keys[variant_id]]
+                found.append(VariantCount(cadence.name, step, variant_id, weight, got, got / total))
+    return found
 
 
 def _used_queues(plan: Plan) -> set[str]:
@@ -158,7 +196,14 @@ def _weeks(days: list[Period]) -> list[Period]:
         if week is None:
             week = weeks[monday] = Period(monday, 0)
         week.days += 1
-        for name in ("touches", "call_tasks", "call_minutes", "deferrals", "sales_ready"):
+        for name in (
+            "touches",
+            "call_tasks",
+            "call_minutes",
+            "deferrals",
+            "sales_ready",
+            "variants",
+        ):
             getattr(week, name).update(getattr(day, name))
         for queue, minutes in day.capacity.items():
             week.capacity[queue] = week.capacity.get(queue, 0.0) + minutes
@@ -172,6 +217,7 @@ def to_csv(report: Report, periods: list[Period], kind: str) -> str:
     """Rows of days or weeks as CSV: one column per channel, queue and team."""
     out = io.StringIO()
     queues, teams = report.queues, report.teams
+    variants = [v.key for v in report.summary.variants]
     header = [
         kind,
         *[f"touches_{c}" for c in CHANNELS],
@@ -182,6 +228,7 @@ def to_csv(report: Report, periods: list[Period], kind: str) -> str:
         "governor_deferrals",
         *[f"sales_ready_{t}" for t in teams],
         f"cost_{report.summary.currency}",
+        *[f"touches_variant_{v}" for v in variants],
     ]
     rows = [
         [
@@ -194,6 +241,7 @@ def to_csv(report: Report, periods: list[Period], kind: str) -> str:
             sum(p.deferrals.values()),
             *[p.sales_ready[t] for t in teams],
             f"{p.cost:.2f}",
+            *[p.variants[v] for v in variants],
         ]
         for p in periods
     ]

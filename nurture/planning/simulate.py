@@ -42,6 +42,10 @@ class Simulation:
     continued_as_new: int = 0
 
 
+#: Every simulated touch goes out (the engine only reads the result).
+_SENT = TouchResult()
+
+
 def _same_calendar(journey: Journey, cadence: Cadence, today: date) -> CalendarSnapshot:
     return journey.calendar
 
@@ -88,7 +92,7 @@ def run(
             engine.on_assigned(result.journey, assign(command.request), now)
         elif isinstance(command, SendTouch):
             result.touches.append(SentTouch(now, command.touch))
-            engine.on_touch_result(result.journey, TouchResult(), now)
+            engine.on_touch_result(result.journey, _SENT, now)
             for event in respond(result.journey, command.touch, now) if respond else ():
                 heapq.heappush(queue, (event.at, next(counter), event))
         elif isinstance(command, Wait):

@@ -73,8 +73,16 @@ def handoff_list(
             view.team,
             view.why,
         )
+    for gone in listed.unanswered:
+        table.add_row(gone.lead_id, "?", "", "", "", "", "", f"did not answer: {gone.reason}")
     console.print(table)
     console.print(f"{len(listed.rows)} waiting" + (" (list truncated)" if listed.truncated else ""))
+    if listed.unanswered:
+        console.print(
+            f"[yellow]{len(listed.unanswered)} journey(s) did not answer their handoff query: "
+            + ", ".join(g.workflow_id for g in listed.unanswered)
+            + " (is their worker running and able to replay them?)[/]"
+        )
 
 
 @handoff_app.command("show")

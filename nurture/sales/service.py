@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from temporalio.client import Client, WorkflowExecution
@@ -32,7 +32,15 @@ from nurture.journey.state import Journey, JourneyEntry
 from nurture.lead import Lead
 from nurture.spans import span_words
 from nurture.temporal import visibility
-from nurture.temporal.calls import RPC_TIMEOUT, JourneyEnded, LeadError, query, rpc_error, update
+from nurture.temporal.calls import (
+    RPC_TIMEOUT,
+    JourneyEnded,
+    LeadError,
+    UnknownLead,
+    query,
+    rpc_error,
+    update,
+)
 from nurture.temporal.ids import lead_id_of
 
 __all__ = [
@@ -40,6 +48,7 @@ __all__ = [
     "HandoffList",
     "HandoffRow",
     "HandoffService",
+    "Unanswered",
     "sla_left",
     "waiting_query",
 ]
@@ -86,12 +95,22 @@ class HandoffRow:
         return self.view.due is not None and self.view.due < datetime.now(UTC)
 
 
+@dataclass(frozen=True)
+class Unanswered:
+    """A listed journey whose ``handoff`` query failed (e.g. its worker cannot replay it)."""
+
+    lead_id: str
+    workflow_id: str
+    reason: str
+
+
 @dataclass
 class HandoffList:
-    """Waiting handoffs, the earliest SLA deadline first."""
+    """Waiting handoffs, the earliest SLA deadline first, and the journeys that did not say."""
 
     rows: list[HandoffRow]
     truncated: bool = False
+    unanswered: list[Unanswered] = field(default_factory=list)
 
 
 @dataclass
@@ -155,10 +174,15 @@ class HandoffService:
         truncated = len(executions) > self.max_rows
         gate = asyncio.Semaphore(QUERY_CONCURRENCY)
 
-        async def row(execution: WorkflowExecution) -> HandoffRow | None:
+        async def row(execution: WorkflowExecution) -> HandoffRow | Unanswered | None:
             lead_id = lead_id_of(execution.id)
-            async with gate:
-                view = await self.handoff(lead_id)
+            try:
+                async with gate:
+                    view = await self.handoff(lead_id)
+            except (JourneyEnded, UnknownLead):
+                return None  # ended (or gone) since visibility listed it
+            except LeadError as exc:  # this journey did not answer: list the others
+                return Unanswered(lead_id=lead_id, workflow_id=execution.id, reason=exc.message)
             if view is None or view.status is not HandoffStatus.waiting:
                 return None  # accepted or declined since visibility listed it
             attrs = execution.typed_search_attributes
@@ -169,17 +193,16 @@ class HandoffService:
                 view=view,
             )
 
-        try:
-            async with asyncio.TaskGroup() as group:
-                tasks = [group.create_task(row(e)) for e in executions[: self.max_rows]]
-        except* LeadError as failed:  # e.g. no worker answers queries: say so once
-            raise failed.exceptions[0] from None
-        rows = [r for t in tasks if (r := t.result()) is not None]
+        found = await asyncio.gather(*(row(e) for e in executions[: self.max_rows]))
+        rows = [r for r in found if isinstance(r, HandoffRow)]
+        unanswered = sorted(
+            (r for r in found if isinstance(r, Unanswered)), key=lambda r: r.lead_id
+        )
         if assignee:
             rows = [r for r in rows if assignee in (r.view.owner, r.view.manager)]
         far = datetime.max.replace(tzinfo=UTC)
         rows.sort(key=lambda r: (r.view.due or far, r.lead_id))
-        return HandoffList(rows=rows, truncated=truncated)
+        return HandoffList(rows=rows, truncated=truncated, unanswered=unanswered)
 
     async def handoff(self, lead_id: str) -> HandoffView | None:
         """The lead's current (or last) handoff; ``None`` if it was never handed to sales."""

@@ -202,7 +202,7 @@ async def test_killed_workers_never_send_a_touch_twice(
             kills: list[float] = []
             held_before = 0  # touches held by the time of the last kill
             while not results.done():
-                assert time.monotonic() - began < 90, log.read_text()[-3000:]
+                assert time.monotonic() - began < 300, log.read_text()[-3000:]
                 quiet = time.monotonic() - stub.last_request_at > QUIET
                 fresh = stub.held_now and stub.held_total > held_before
                 if fresh and quiet and len(kills) < MAX_KILLS and all_claims_arrived(ledger, stub):

@@ -33,3 +33,21 @@ async def test_with_cancellable_sends_no_email_is_unknown() -> None:
     assert report.twice_or_more == [] and report.missing == []
     assert report.unknown_reached == report.unknown_never == 0
     assert sum(report.exactly_once.values()) == 60
+
+
+def test_a_retry_is_charged_to_a_kill_only_if_the_kill_cut_off_the_attempt_before_it() -> None:
+    from bench.chaos import ChaosReport, _retries
+
+    report = ChaosReport(leads=2)
+    kills = [100.0, 105.0]
+    # Scheduled at 101, attempt 1 cut off by the kill at 105, attempt 2 started at 117.
+    _retries("T1", 101.0, (2, 117.0, "activity Heartbeat timeout"), kills, [], report)
+    # Scheduled minutes after the kills: its retry was not caused by one.
+    _retries("T2", 400.0, (2, 412.0, "activity Heartbeat timeout"), kills, [], report)
+    assert report.retry_gaps == [12.0]
+    assert report.unkilled_retries == ["attempt 2 of T2: activity Heartbeat timeout"]
+    # Logged attempts: 2 started at 109 (after the kill at 105), 3 at 130 with no kill between.
+    third = ChaosReport(leads=1)
+    logged = [(2, 108.0, 109.0), (3, 129.0, 130.0)]
+    _retries("T3", 101.0, (3, 130.0, "boom"), kills, logged, third)
+    assert third.retry_gaps == [4.0] and len(third.unkilled_retries) == 1

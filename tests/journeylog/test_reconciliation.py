@@ -1,162 +1,27 @@
-"""Reconciliation: after a dev-server run of a few dozen leads with random engagement, declines,
-wins and losses, the reports say what the journeys themselves say (their ``journey`` query)."""
+"""Reconciliation: after a dev-server run of leads with random engagement, declines, wins and
+losses, the reports say what the journeys themselves say (their ``journey`` query).
+
+``make test`` runs a reduced size (``NURTURE_RECONCILE_LEADS``, default 30); bench/reconcile.py
+runs a few hundred with the same checks.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import random
-from collections import Counter
-from datetime import UTC, datetime
+import os
 
-from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from nurture.cadence.sales import DeclineReason
-from nurture.contracts import AcceptHandoff, CloseOpportunity, DeclineHandoff, HandoffView
-from nurture.events import EngagementEvent, EventKind
-from nurture.journey.state import Journey, JourneyEntry, JourneyInput, Phase
-from nurture.journeylog.costs import load_costs
-from nurture.journeylog.reports import Filters, build
-from nurture.leads.enrollment import new_journey
-from nurture.settings import ROOT, Settings
+from nurture.settings import Settings
 from nurture.store import Store
-from nurture.temporal.ids import workflow_id
-from tests.conftest import eventually, fixture_cadence, make_lead
-from tests.journeylog.test_journey_log_workflow import add_sales_team
-from tests.workflows.test_handoff import RULES
-from workflows.lead import LeadJourneyWorkflow
+from tests.journeylog.reconcile import reconcile
 
-LEADS = 30
-STAGES = ("sales_ready", "accepted", "opportunity", "won", "lost")
-
-
-async def run_lead(client: Client, settings: Settings, n: int, rng: random.Random) -> str:
-    """One lead on the quick cadence, with what the dice say; returns its workflow id."""
-    lead = make_lead(f"R{n:02d}", segment="quick", owner="", fields={"source": f"s{n % 3}"})
-    journey = new_journey(lead, fixture_cadence("quick"), datetime.now(UTC), RULES)
-    handle = await client.start_workflow(
-        LeadJourneyWorkflow.run,
-        JourneyInput(journey=journey),
-        id=workflow_id(lead.id),
-        task_queue=settings.task_queue,
-    )
-    roll = rng.random()
-    if roll < 0.25:
-        return handle.id
-    kind = EventKind.email_open if roll < 0.45 else EventKind.email_reply
-    await handle.signal(
-        LeadJourneyWorkflow.event,
-        EngagementEvent(id=f"e{n}", kind=kind, lead_id=lead.id, at=datetime.now(UTC)),
-    )
-    if kind is EventKind.email_open:
-        return handle.id
-
-    async def assigned() -> HandoffView | None:
-        view = await handle.query(LeadJourneyWorkflow.handoff)
-        return view if view is not None and view.owner else None
-
-    handoff = await eventually(assigned, timeout=60)
-    rep, hid = handoff.owner or "", handoff.handoff_id
-    fate = (0.1, 0.35, 0.5, 0.6, 0.8, 0.9)[n % 6]  # declined, accepted, won, won, lost, lost
-    if fate < 0.3:
-        reason = rng.choice((DeclineReason.not_ready, DeclineReason.bad_fit))
-        await handle.execute_update(
-            LeadJourneyWorkflow.decline_handoff,
-            DeclineHandoff(handoff_id=hid, rep=rep, reason=reason),
-        )
-        return handle.id
-    await handle.execute_update(
-        LeadJourneyWorkflow.accept_handoff, AcceptHandoff(handoff_id=hid, rep=rep)
-    )
-    if fate < 0.45:
-        return handle.id
-    await handle.execute_update(
-        LeadJourneyWorkflow.close_opportunity,
-        CloseOpportunity(handoff_id=hid, rep=rep, outcome="opportunity", amount=1000.0 * n),
-    )
-    won = fate < 0.75
-    await handle.execute_update(
-        LeadJourneyWorkflow.close_opportunity,
-        CloseOpportunity(
-            handoff_id=hid,
-            rep=rep,
-            outcome="won" if won else "lost",
-            amount=1000.0 * n if won else None,
-            reason="" if won else rng.choice(("price", "timing")),
-        ),
-    )
-    return handle.id
-
-
-async def settled(client: Client, wid: str) -> Journey | None:
-    """The journey once it is quiet: every milestone written, nothing more to come soon."""
-    journey = await client.get_workflow_handle(wid).query(LeadJourneyWorkflow.state)
-    quiet = journey.phase in (Phase.done, Phase.cooling_down, Phase.handoff)
-    return journey if quiet and not journey.milestones else None
-
-
-def reached(timeline: list[JourneyEntry]) -> set[str]:
-    stages = {e.text.split(" → ")[1].split(" ")[0] for e in timeline if e.kind == "stage"}
-    return stages
+LEADS = int(os.environ.get("NURTURE_RECONCILE_LEADS", "30"))
 
 
 async def test_reports_match_the_journeys(
     dev_env: WorkflowEnvironment, dev_worker: Settings, store: Store
 ) -> None:
-    add_sales_team(store)
-    rng = random.Random(13)
-    ids = await asyncio.gather(
-        *(run_lead(dev_env.client, dev_worker, n, rng) for n in range(LEADS))
-    )
-    journeys: list[Journey] = []
-    for wid in ids:
-        try:
-            journeys.append(
-                await eventually(lambda wid=wid: settled(dev_env.client, wid), timeout=60)
-            )
-        except AssertionError:
-            state = await dev_env.client.get_workflow_handle(wid).query(LeadJourneyWorkflow.state)
-            raise AssertionError(
-                f"{wid} not settled: {state.phase} {state.stage} {len(state.milestones)} "
-                f"{[e.text for e in state.timeline][-4:]}"
-            ) from None
-
-    # what the journeys say
-    truth: Counter[str] = Counter()
-    sent: Counter[str] = Counter()
-    for j in journeys:
-        timeline = await dev_env.client.get_workflow_handle(workflow_id(j.lead.id)).query(
-            LeadJourneyWorkflow.journey
-        )
-        stages = reached(timeline)
-        truth["enrolled"] += 1
-        # a later stage counts the earlier ones (a reply can promote before the first touch)
-        truth["touched"] += any(e.kind == "touch" for e in timeline) or bool(stages & {*STAGES})
-        truth["engaged"] += bool(stages & {"engaged", *STAGES})
-        truth["sales-ready"] += bool(stages & set(STAGES))
-        truth["accepted"] += bool(stages & {"accepted", "opportunity", "won", "lost"})
-        truth["opportunity"] += bool(stages & {"opportunity", "won", "lost"})
-        truth["won"] += "won" in stages
-        truth["lost"] += "lost" in stages
-        sent.update(e.step for e in timeline if e.kind == "touch" and e.step)
-
-    # what the reports say
-    funnel = {r["stage"]: r["leads"] for r in build("funnel", store, Filters()).as_dicts()}
-    steps = {r["step"]: r["sent"] for r in build("steps", store, Filters()).as_dicts() if r["sent"]}
-    win_loss = build("win-loss", store, Filters()).as_dicts()
-    costs = load_costs(ROOT / "cadences")
-    money = build("money", store, Filters(), costs).as_dicts()
-    assert funnel == {k: truth[k] for k in funnel}, (funnel, truth)
-    assert steps == dict(sent)
-    assert sum(r["won"] for r in win_loss) == truth["won"]
-    assert sum(r["lost"] for r in win_loss) == truth["lost"]
-    (quick,) = money
-    expected_cost = (
-        sent["hello"] * costs.email
-        + sent["nudge"] * costs.sms
-        + sent["letter"] * costs.direct_mail.letter
-    )
-    assert quick["cost"] == round(expected_cost, 2)
-    assert quick["opportunities"] == truth["opportunity"]
-    assert truth["won"] and truth["lost"] and truth["sales-ready"] > truth["accepted"]
-    print(f"\nfunnel: {funnel}\ncost per opportunity: {quick['per opportunity']}")
+    run = await reconcile(dev_env.client, dev_worker, store, LEADS)
+    t = run.truth
+    assert t["won"] and t["lost"] and t["sales-ready"] > t["accepted"]
+    print(f"\nfunnel: {run.funnel}\ncost per opportunity: {run.money['per opportunity']}")

@@ -1,7 +1,7 @@
 """The migration runs of the migrate page (``migration_runs``): their input, progress and result,
 so that any web process shows them.
 
-Revision ID: 0008_livepages
+Revision ID: 0008
 Revises: 0007
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008_livepages"
+revision: str = "0008"
 down_revision: str | None = "0007"
 branch_labels: str | None = None
 depends_on: str | None = None
