@@ -52,6 +52,8 @@ OWNER_HOURS_PATCH = "2026-12-handoff-owner-hours"
 JOURNEY_LOG_PATCH = "2026-12-journey-log"
 #: ... and write it with a local activity (earlier journey-log journeys used a regular one).
 JOURNEY_LOG_LOCAL_PATCH = "2026-12-journey-log-local"
+#: ... and a short wait leaves its milestones for a later flush (milestones.FLUSH_LAG).
+JOURNEY_LOG_BATCH_PATCH = "2026-12-journey-log-batch"
 #: A/B variants of touch steps (nurture/cadence/variants.py).
 PATCH_VARIANTS = "2026-12-variants"
 #: Moving running leads to a newer cadence version (nurture/journey/migrate.py).
@@ -111,7 +113,9 @@ class LeadJourneyWorkflow:
             decided_at = workflow.now()
             if isinstance(command, Finish):
                 milestones.finished(journey, workflow.now())
-            if not isinstance(command, (SendTouch, Assign, LoadCadence)):
+            if not isinstance(command, (SendTouch, Assign, LoadCadence, Wait)) or (
+                isinstance(command, Wait) and self._flush_before(command)
+            ):
                 await self._flush_milestones()
             match command:
                 case SendTouch(touch=touch):
@@ -410,6 +414,14 @@ class LeadJourneyWorkflow:
             ) or event.kind is EventKind.touch_confirmed
             late_confirm = late and workflow.patched(LATE_CONFIRM)
             engine.on_event(self.lead_journey, event, workflow.now(), late_confirm=late_confirm)
+
+    def _flush_before(self, wait: Wait) -> bool:
+        """Whether this wait writes the waiting milestones first (journeys from before the
+        batch patch flush at every wait)."""
+        journey = self.lead_journey
+        if not journey.milestones or milestones.flush_due(journey, wait.until):
+            return True
+        return not workflow.patched(JOURNEY_LOG_BATCH_PATCH)
 
     async def _flush_milestones(self) -> None:
         """Write the journey's new milestones to the journey log in one local activity."""

@@ -174,17 +174,27 @@ class Deliverer:
         for row in sorted(rows, key=lambda r: (r.at, r.received_at)):
             by_lead.setdefault(row.lead_id or "", []).append(row)
 
+        signalled: list[str] = []
+
         async def one_lead(lead_rows: list[InboxRecord]) -> None:
             for row in lead_rows:
                 async with self.gate:
-                    delivered = await self._deliver_one(client, row, report)
+                    delivered = await self._deliver_one(client, row, report, signalled)
                 if not delivered:
                     break  # keep this lead's later events behind the one that failed
 
-        await asyncio.gather(*(one_lead(lead_rows) for lead_rows in by_lead.values()))
+        try:
+            await asyncio.gather(*(one_lead(lead_rows) for lead_rows in by_lead.values()))
+        finally:
+            # One write for the pass, not one per event (a crash before it leaves the rows
+            # pending: their re-sent signals carry the same request ids, Temporal drops them).
+            await asyncio.to_thread(self.inbox.mark_delivered, *signalled)
 
-    async def _deliver_one(self, client: Client, row: InboxRecord, report: DeliveryReport) -> bool:
-        """Signal one row; False if it failed for a passing reason (it stays pending)."""
+    async def _deliver_one(
+        self, client: Client, row: InboxRecord, report: DeliveryReport, signalled: list[str]
+    ) -> bool:
+        """Signal one row (``signalled`` collects it, to be marked delivered); False if it
+        failed for a passing reason (it stays pending)."""
         event = row.event()
         if event is None:  # cannot happen for a pending row, but never signal nothing
             await asyncio.to_thread(self.inbox.mark_unknown_lead, row.event_id, "no lead id")
@@ -204,7 +214,7 @@ class Deliverer:
         except Exception as exc:  # anything else is passing: the row stays pending
             await self._failed(row, report, f"{type(exc).__name__}: {exc}")
             return False
-        await asyncio.to_thread(self.inbox.mark_delivered, row.event_id)
+        signalled.append(row.event_id)
         report.delivered.append(row.event_id)
         return True
 

@@ -332,10 +332,12 @@ class Inbox:
 
     # ---------------------------------------------------------------- delivery bookkeeping
 
-    def mark_delivered(self, event_id: str) -> None:
-        """The workflow took the signal."""
+    def mark_delivered(self, *event_ids: str) -> None:
+        """The workflows took these signals (one transaction for a delivery pass's rows)."""
+        if not event_ids:
+            return
         self._set(
-            [event_id],
+            event_ids,
             status=InboxStatus.delivered.value,
             delivered_at=utcnow(),
             last_error=None,

@@ -3,9 +3,11 @@
 The engine appends a :class:`Milestone` to ``journey.milestones`` at each fact (enrolled, touch
 sent, stage change, handoff accepted, won...). The workflow flushes them to the store in one
 ``record_milestones`` activity at its next wait (or before it finishes or continues as new) and
-drops the ones written. Each milestone's ``key`` is ``<lead>:<chain>:<n>`` — the journey chain's
-first run id and a counter carried in the journey — so a retried activity, a replay or a worker
-crash writes it at most once (the store inserts or ignores on the key).
+drops the ones written; a wait too short to matter (:data:`FLUSH_LAG`) leaves them for a later
+one, so a cadence of quick steps writes its log once, not once per wait (behind the
+``2026-12-journey-log-batch`` patch). Each milestone's ``key`` is ``<lead>:<chain>:<n>`` — the
+journey chain's first run id and a counter carried in the journey — so a retried activity, a
+replay or a worker crash writes it at most once (the store inserts or ignores on the key).
 
 Milestones are recorded only for journeys whose workflow turned them on (``enable``, behind the
 ``2026-12-journey-log`` patch); an older journey's commands stay exactly what they were.
@@ -13,12 +15,29 @@ Milestones are recorded only for journeys whose workflow turned them on (``enabl
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from nurture.cadence.steps import step_kind
 from nurture.journey.state import Journey, Milestone
 
-__all__ = ["KINDS", "Milestone", "emit", "enable", "finished", "take", "written"]
+__all__ = [
+    "FLUSH_BATCH",
+    "FLUSH_LAG",
+    "KINDS",
+    "Milestone",
+    "emit",
+    "enable",
+    "finished",
+    "flush_due",
+    "take",
+    "written",
+]
+
+#: The journey log lags a journey by at most this: a wait that ends sooner after the oldest
+#: unwritten milestone does not flush (the milestones keep their own times either way).
+FLUSH_LAG = timedelta(minutes=1)
+#: ... and a wait flushes anyway once this many milestones are waiting (a bounded batch).
+FLUSH_BATCH = 50
 
 #: Every milestone kind, in funnel-ish order.
 KINDS = (
@@ -145,6 +164,16 @@ def finished(journey: Journey, now: datetime) -> None:
     """The journey ends (the workflow is about to return)."""
     outcome = journey.outcome.value if journey.outcome else "finished"
     emit(journey, now, "finished", reason=outcome, to_stage=journey.stage.value)
+
+
+def flush_due(journey: Journey, until: datetime | None) -> bool:
+    """Whether a wait until ``until`` (``None``: no end) must write the waiting milestones first:
+    yes when the wait has no end, when its end is :data:`FLUSH_LAG` or more after the oldest
+    waiting milestone, or when :data:`FLUSH_BATCH` are waiting."""
+    waiting = journey.milestones
+    if not waiting:
+        return False
+    return until is None or until - waiting[0].at >= FLUSH_LAG or len(waiting) >= FLUSH_BATCH
 
 
 def take(journey: Journey) -> list[Milestone]:

@@ -3,7 +3,9 @@ after the heartbeat timeout (seconds) instead of the start-to-close timeout (min
 
 from __future__ import annotations
 
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from temporalio.testing import ActivityEnvironment
@@ -24,10 +26,41 @@ def test_a_slow_provider_call_keeps_heartbeating() -> None:
 
     began = time.monotonic()
     assert env.run(slow_send) == "sent"
-    assert len(beats) >= 5 and beats[0] - began < 0.05  # at once, then every 0.05 s
+    assert len(beats) >= 4  # every 0.05 s while the send runs
+    assert 0.04 < beats[0] - began < 0.15  # the first after 0.05 s: a quick send costs no beat
     count = len(beats)
     time.sleep(0.15)
     assert len(beats) == count  # the helper stopped with the send
+
+
+def test_a_quick_send_costs_no_heartbeat() -> None:
+    beats: list[float] = []
+    env = ActivityEnvironment()
+    env.on_heartbeat = lambda *details: beats.append(time.monotonic())
+
+    def quick_send() -> str:
+        with heartbeating(every=0.2):
+            time.sleep(0.01)
+        return "sent"
+
+    assert env.run(quick_send) == "sent"
+    time.sleep(0.3)
+    assert beats == []
+
+
+def test_concurrent_sends_each_keep_heartbeating() -> None:
+    beats: list[str] = []
+    env = ActivityEnvironment()
+    env.on_heartbeat = lambda *details: beats.append(threading.current_thread().name)
+
+    def slow_send() -> str:
+        with heartbeating(every=0.05):
+            time.sleep(0.2)
+        return "sent"
+
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(lambda _: env.run(slow_send), range(4))) == ["sent"] * 4
+    assert len(beats) >= 4 * 2 and set(beats) == {"heartbeats"}  # one helper thread for all
 
 
 def test_outside_an_activity_it_does_nothing() -> None:

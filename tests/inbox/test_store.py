@@ -168,6 +168,18 @@ def test_delivery_bookkeeping(inbox: Inbox) -> None:
     assert b is not None and b.status == "unknown_lead" and b.attempts == 2
 
 
+def test_a_delivery_pass_marks_its_rows_delivered_in_one_call(inbox: Inbox) -> None:
+    inbox.accept([item("a"), item("b"), item("c")])
+    inbox.mark_delivered("a", "b")
+    inbox.mark_delivered()  # a pass that signalled nothing writes nothing
+    rows = {r: inbox.get(r) for r in ("a", "b", "c")}
+    assert [rows[r].status for r in ("a", "b", "c") if rows[r]] == [
+        "delivered",
+        "delivered",
+        "pending",
+    ]
+
+
 def test_requeue_unknown(store: Store, inbox: Inbox) -> None:
     inbox.accept(
         [item("u", lead_id=None, touch_id="custom-1"), item("k", lead_id=None, touch_id=None)]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import zlib
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
 
 from nurture.journey.state import JourneyInput
@@ -49,6 +51,33 @@ async def test_round_trip_hides_personal_data_and_compresses() -> None:
         assert secret not in sealed.data
     assert len(sealed.data) < len(plain.data) / 2  # zlib before encryption
     assert await codec.decode([sealed]) == [plain]
+
+
+async def test_a_small_payload_is_encrypted_without_compression() -> None:
+    codec = EncryptionCodec(_keys("k1"))
+    summary = Payload(metadata={"encoding": b"json/plain"}, data=b'"Email 1/5 \u00b7 bench"')
+    [sealed] = await codec.encode([summary])
+    assert (
+        sealed.metadata["encoding"] == ENCODING and "encryption-compression" not in sealed.metadata
+    )
+    assert summary.data not in sealed.data
+    assert await codec.decode([sealed]) == [summary]
+
+
+async def test_payloads_compressed_at_the_former_level_still_decode() -> None:
+    keys = _keys("k1")
+    plain = _journey_payload()
+    nonce = b"\x01" * 12
+    earlier = Payload(  # as releases before level 1 wrote it (zlib's default level)
+        metadata={
+            "encoding": ENCODING,
+            "encryption-key-id": b"k1",
+            "encryption-compression": b"zlib",
+        },
+        data=nonce
+        + AESGCM(keys["k1"]).encrypt(nonce, zlib.compress(plain.SerializeToString()), b"k1"),
+    )
+    assert await EncryptionCodec(keys).decode([earlier]) == [plain]
 
 
 async def test_retired_key_still_decodes_while_listed() -> None:
