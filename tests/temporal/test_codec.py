@@ -55,7 +55,7 @@ async def test_round_trip_hides_personal_data_and_compresses() -> None:
 
 async def test_a_small_payload_is_encrypted_without_compression() -> None:
     codec = EncryptionCodec(_keys("k1"))
-    summary = Payload(metadata={"encoding": b"json/plain"}, data=b'"Email 1/5 \u00b7 bench"')
+    summary = Payload(metadata={"encoding": b"json/plain"}, data='"Email 1/5 · bench"'.encode())
     [sealed] = await codec.encode([summary])
     assert (
         sealed.metadata["encoding"] == ENCODING and "encryption-compression" not in sealed.metadata
