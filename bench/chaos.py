@@ -38,19 +38,11 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from google.protobuf.duration_pb2 import Duration
-from google.protobuf.field_mask_pb2 import FieldMask
-from temporalio.api.activity.v1 import ActivityOptions
-from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import TimeoutType
-from temporalio.api.workflowservice.v1 import (
-    ResetStickyTaskQueueRequest,
-    UpdateActivityOptionsRequest,
-)
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from bench.harness import awake_zone
+from bench.harness import awake_zone, hurry_orphans
 from nurture.cadence.model import Cadence, parse_cadence
 from nurture.contracts import Touch
 from nurture.lead import Lead, PostalAddress
@@ -284,32 +276,9 @@ def worker_env(settings: Settings, stub: ProviderStub, threads: int) -> dict[str
     return env
 
 
-async def hurry_orphans(client: Client, query: str, timeout_s: int = 3) -> int:
-    """After a kill: the journeys' next workflow tasks go to the shared queue, and orphaned
-    ``deliver_touch`` attempts get a short start-to-close timeout (Temporal retries them soon)."""
-    hurried = 0
-    async for listed in client.list_workflows(query):
-        description = await client.get_workflow_handle(listed.id).describe()
-        execution = WorkflowExecution(workflow_id=listed.id, run_id=description.run_id)
-        await client.workflow_service.reset_sticky_task_queue(
-            ResetStickyTaskQueueRequest(namespace=client.namespace, execution=execution)
-        )
-        for pending in description.raw_description.pending_activities:
-            if pending.activity_type.name != "deliver_touch":
-                continue
-            await client.workflow_service.update_activity_options(
-                UpdateActivityOptionsRequest(
-                    namespace=client.namespace,
-                    execution=execution,
-                    id=pending.activity_id,
-                    activity_options=ActivityOptions(
-                        start_to_close_timeout=Duration(seconds=timeout_s)
-                    ),
-                    update_mask=FieldMask(paths=["start_to_close_timeout"]),
-                )
-            )
-            hurried += 1
-    return hurried
+async def hurry_running(client: Client, query: str) -> int:
+    """:func:`hurry_orphans` for every journey the query lists."""
+    return await hurry_orphans(client, [w.id async for w in client.list_workflows(query)])
 
 
 async def retrying(what: str, call, attempts: int = 60):  # type: ignore[no-untyped-def]
@@ -379,7 +348,7 @@ async def run_chaos(
                     report.server_restarts.append(round(time.monotonic() - began, 1))
                 processes.start_worker()
                 if hurry:
-                    await retrying("hurry", lambda: hurry_orphans(client, running_query))
+                    await retrying("hurry", lambda: hurry_running(client, running_query))
             deadline = time.monotonic() + timeout
             while True:
                 left = await retrying("count", lambda: client.count_workflows(running_query))

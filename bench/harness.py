@@ -18,8 +18,17 @@ from pathlib import Path
 from typing import NoReturn, TypeVar
 
 import temporalio
+from google.protobuf.duration_pb2 import Duration
+from google.protobuf.field_mask_pb2 import FieldMask
+from temporalio.api.activity.v1 import ActivityOptions
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import (
+    ResetStickyTaskQueueRequest,
+    UpdateActivityOptionsRequest,
+)
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from nurture.lead import Lead, PostalAddress
@@ -326,3 +335,42 @@ def mean(values: Sequence[float]) -> float:
 def median(values: Sequence[float]) -> float:
     """The median (the figure reported for several rounds)."""
     return float(statistics.median(values)) if values else float("nan")
+
+
+async def hurry_orphans(
+    client: Client,
+    workflow_ids: Sequence[str],
+    *,
+    timeout_s: int = 3,
+    activity_type: str | None = "deliver_touch",
+) -> int:
+    """After a worker was killed: send the journeys' next workflow tasks to the shared queue and
+    cut their orphaned activities' start-to-close timeout (only ``activity_type``'s; ``None``:
+    all), so Temporal retries them on the next worker soon. Returns how many were cut."""
+    hurried = 0
+    for workflow_id in workflow_ids:
+        try:
+            description = await client.get_workflow_handle(workflow_id).describe()
+            execution = WorkflowExecution(workflow_id=workflow_id, run_id=description.run_id)
+            await client.workflow_service.reset_sticky_task_queue(
+                ResetStickyTaskQueueRequest(namespace=client.namespace, execution=execution)
+            )
+            for pending in description.raw_description.pending_activities:
+                if activity_type is not None and pending.activity_type.name != activity_type:
+                    continue
+                await client.workflow_service.update_activity_options(
+                    UpdateActivityOptionsRequest(
+                        namespace=client.namespace,
+                        execution=execution,
+                        id=pending.activity_id,
+                        activity_options=ActivityOptions(
+                            start_to_close_timeout=Duration(seconds=timeout_s)
+                        ),
+                        update_mask=FieldMask(paths=["start_to_close_timeout"]),
+                    )
+                )
+                hurried += 1
+        except RPCError as error:  # finished (or the activity done) since the describe
+            if error.status != RPCStatusCode.NOT_FOUND:
+                raise
+    return hurried

@@ -20,18 +20,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from google.protobuf.duration_pb2 import Duration
-from google.protobuf.field_mask_pb2 import FieldMask
-from temporalio.api.activity.v1 import ActivityOptions
-from temporalio.api.common.v1 import WorkflowExecution
-from temporalio.api.workflowservice.v1 import (
-    ResetStickyTaskQueueRequest,
-    UpdateActivityOptionsRequest,
-)
-from temporalio.client import Client, WorkflowExecutionDescription
-from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
+from bench.harness import hurry_orphans
 from nurture.lead import PostalAddress
 from nurture.leads.enrollment import enroll_many
 from nurture.store import Store
@@ -133,49 +124,6 @@ def all_claims_arrived(ledger: Store, stub: ProviderStub) -> bool:
     catches no send between its claim and its request."""
     claimed = {row.touch_id for row in ledger.list_touches(limit=1000) if row.status == "sending"}
     return claimed <= {request.touch_id for request in stub.requests}
-
-
-async def hurry_orphans(client: Client, workflow_ids: list[str], timeout_s: int = 3) -> int:
-    """After a kill: send the journeys' next workflow tasks to the shared queue and cut the
-    orphaned deliver_touch attempts' start-to-close timeout, so Temporal retries them soon."""
-    hurried = 0
-    for workflow_id in workflow_ids:
-        description = await client.get_workflow_handle(workflow_id).describe()
-        execution = WorkflowExecution(workflow_id=workflow_id, run_id=description.run_id)
-        try:
-            hurried += await _hurry(client, execution, description, timeout_s)
-        except RPCError as error:  # finished (or the activity done) since the describe
-            if error.status != RPCStatusCode.NOT_FOUND:
-                raise
-    return hurried
-
-
-async def _hurry(
-    client: Client,
-    execution: WorkflowExecution,
-    description: WorkflowExecutionDescription,
-    timeout_s: int,
-) -> int:
-    hurried = 0
-    await client.workflow_service.reset_sticky_task_queue(
-        ResetStickyTaskQueueRequest(namespace=client.namespace, execution=execution)
-    )
-    for pending in description.raw_description.pending_activities:
-        if pending.activity_type.name != "deliver_touch":
-            continue
-        await client.workflow_service.update_activity_options(
-            UpdateActivityOptionsRequest(
-                namespace=client.namespace,
-                execution=execution,
-                id=pending.activity_id,
-                activity_options=ActivityOptions(
-                    start_to_close_timeout=Duration(seconds=timeout_s)
-                ),
-                update_mask=FieldMask(paths=["start_to_close_timeout"]),
-            )
-        )
-        hurried += 1
-    return hurried
 
 
 async def test_killed_workers_never_send_a_touch_twice(

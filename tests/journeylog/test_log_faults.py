@@ -10,18 +10,9 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
-from google.protobuf.duration_pb2 import Duration
-from google.protobuf.field_mask_pb2 import FieldMask
-from temporalio.api.activity.v1 import ActivityOptions
-from temporalio.api.common.v1 import WorkflowExecution
-from temporalio.api.workflowservice.v1 import (
-    ResetStickyTaskQueueRequest,
-    UpdateActivityOptionsRequest,
-)
-from temporalio.client import Client
-from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from bench.harness import hurry_orphans
 from nurture.journeylog.store import JourneyLog
 from nurture.leads.enrollment import enroll_many
 from nurture.store import Store
@@ -58,32 +49,6 @@ def worker_env(env: WorkflowEnvironment, tmp: Path, queue: str) -> dict[str, str
     return values
 
 
-async def hurry(client: Client, workflow_ids: list[str]) -> None:
-    """After a kill: the next workflow tasks go to the shared queue and the orphaned activities
-    time out in 2 s, so Temporal retries them on the new worker soon."""
-    for wid in workflow_ids:
-        try:
-            description = await client.get_workflow_handle(wid).describe()
-            execution = WorkflowExecution(workflow_id=wid, run_id=description.run_id)
-            await client.workflow_service.reset_sticky_task_queue(
-                ResetStickyTaskQueueRequest(namespace=client.namespace, execution=execution)
-            )
-            for pending in description.raw_description.pending_activities:
-                await client.workflow_service.update_activity_options(
-                    UpdateActivityOptionsRequest(
-                        namespace=client.namespace,
-                        execution=execution,
-                        id=pending.activity_id,
-                        activity_options=ActivityOptions(
-                            start_to_close_timeout=Duration(seconds=2)
-                        ),
-                        update_mask=FieldMask(paths=["start_to_close_timeout"]),
-                    )
-                )
-        except RPCError:  # finished since, or the activity completed: nothing to hurry
-            continue
-
-
 async def test_killed_workers_never_log_a_milestone_twice(
     dev_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
@@ -108,7 +73,7 @@ async def test_killed_workers_never_log_a_milestone_twice(
             if kills < KILLS and log.rows():  # the worker is writing the log: kill it
                 running.kill()
                 kills += 1
-                await hurry(dev_env.client, ids)
+                await hurry_orphans(dev_env.client, ids, timeout_s=2, activity_type=None)
                 running.start()
                 await asyncio.sleep(1.5 * kills)
             await asyncio.sleep(0.1)
