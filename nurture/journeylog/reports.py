@@ -391,12 +391,12 @@ def _money_columns() -> list[Any]:
 
 
 def _money_by_channel(groups: Iterable[Any], costs: Costs) -> Report:
-    spent: Counter[str] = Counter()
+    spent: defaultdict[str, float] = defaultdict(float)
     sent: Counter[str] = Counter()
     opportunities = 0
     for g in groups:
         for channel, amount in lead_cost(g, costs).items():
-            spent[channel] += amount  # type: ignore[assignment]
+            spent[channel] += amount
         sent.update(
             email=g.emails,
             sms=g.sms,
