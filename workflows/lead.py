@@ -52,7 +52,7 @@ JOURNEY_LOG_PATCH = "2026-12-journey-log"
 JOURNEY_LOG_LOCAL_PATCH = "2026-12-journey-log-local"
 #: ... and a short wait leaves its milestones for a later flush (milestones.FLUSH_LAG).
 JOURNEY_LOG_BATCH_PATCH = "2026-12-journey-log-batch"
-#: ... and a wait resumed after an event or action writes its milestones no later than
+#: ... and a wait resumed after engagement events writes its milestones no later than
 #: milestones.FLUSH_LAG after the oldest, not at once (milestones.put_off): one write per burst.
 JOURNEY_LOG_COALESCE_PATCH = "2026-12-journey-log-coalesce"
 #: A/B variants of touch steps (nurture/cadence/variants.py).
@@ -89,8 +89,8 @@ class LeadJourneyWorkflow:
         self.history_limit = input.history_limit
         self.published: dict[Any, Any] = visibility.journey_values(input.journey)
         self.woken = False
-        #: The last wait ended early (an event, an update), not at its time.
-        self.interrupted = False
+        #: The last wait was ended early by engagement events only (no desk or sales action).
+        self.event_wake = False
 
     @workflow.run
     async def run(self, input: JourneyInput) -> JourneyResult:
@@ -398,9 +398,9 @@ class LeadJourneyWorkflow:
             await workflow.wait_condition(
                 lambda: bool(self.inbox) or self.woken, timeout=delay, timeout_summary=summary
             )
-            self.interrupted = True
+            self.event_wake = not self.woken
         except TimeoutError:
-            self.interrupted = False
+            self.event_wake = False
         self.woken = False
 
     def _planned(self, result: TouchResult) -> TouchResult:
@@ -426,10 +426,11 @@ class LeadJourneyWorkflow:
             engine.on_event(self.lead_journey, event, workflow.now(), late_confirm=late_confirm)
 
     def _flush_later(self, command: object, now: datetime) -> datetime | None:
-        """When a wait that resumes after an interruption writes its milestones instead of now
-        (``None``: now, or as :meth:`_flush_before` says)."""
-        interrupted, self.interrupted = self.interrupted, False
-        if not interrupted or not isinstance(command, Wait):
+        """When a wait that resumes after events woke the journey writes its milestones instead
+        of now (``None``: now, or as :meth:`_flush_before` says). A desk or sales action's
+        milestones are written at once, for the reports."""
+        event_wake, self.event_wake = self.event_wake, False
+        if not event_wake or not isinstance(command, Wait):
             return None
         at = milestones.put_off(self.lead_journey, command.until, now)
         if at is None or not workflow.patched(JOURNEY_LOG_COALESCE_PATCH):

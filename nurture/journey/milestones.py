@@ -5,10 +5,11 @@ sent, stage change, handoff accepted, won...). The workflow flushes them to the 
 ``record_milestones`` activity at its next wait (or before it finishes or continues as new) and
 drops the ones written; a wait too short to matter (:data:`FLUSH_LAG`) leaves them for a later
 one, so a cadence of quick steps writes its log once, not once per wait (behind the
-``2026-12-journey-log-batch`` patch). A wait that an event (or a desk or sales action) interrupted
-does not write at once either: it wakes at :func:`put_off`'s time, at most :data:`FLUSH_LAG` after
-the oldest waiting milestone, and writes then, so a burst of events costs one write, not one per
-event, and no event's workflow task waits on the store (``2026-12-journey-log-coalesce``).
+``2026-12-journey-log-batch`` patch). A wait that engagement events interrupted does not write at
+once either: it wakes at :func:`put_off`'s time, at most :data:`FLUSH_LAG` after the oldest
+waiting milestone, and writes then, so a burst of events costs one write, not one per event, and
+no event's workflow task waits on the store (``2026-12-journey-log-coalesce``); a desk or sales
+action's milestones are written at once.
 
 Each milestone's ``key`` is ``<lead>:<chain>:<n>`` — the journey chain's first run id and a
 counter carried in the journey — so a retried activity, a replay or a worker crash writes it at
@@ -183,7 +184,7 @@ def flush_due(journey: Journey, until: datetime | None) -> bool:
 
 
 def put_off(journey: Journey, until: datetime | None, now: datetime) -> datetime | None:
-    """When a wait resumed after an interruption (an event, an action) may write its due
+    """When a wait resumed after engagement events woke the journey may write its due
     milestones at the latest instead of now: :data:`FLUSH_LAG` after the oldest waiting one,
     if that comes before the wait's end (``None``: write now, or the wait is short anyway)."""
     waiting = journey.milestones
