@@ -7,6 +7,7 @@ mid-write never doubles a row. Times are UTC; no personal data beyond the lead i
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
@@ -99,12 +100,7 @@ class JourneyLog:
         table = cast(Table, JourneyLogRow.__table__)
         if dialect not in ("sqlite", "postgresql"):
             return sum(self._insert_one(table, row) for row in rows)
-        dialect_insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
-        statement = (
-            dialect_insert(table)
-            .on_conflict_do_nothing(index_elements=["key"])
-            .returning(table.c.key)
-        )
+        statement = _insert_new(dialect)
         with self.store.session() as session, session.begin():
             connection = session.connection()
             keys: set[str] = set()
@@ -141,6 +137,16 @@ class JourneyLog:
             query = query.where(JourneyLogRow.lead_id == lead_id)
         with self.store.session() as session:
             return list(session.scalars(query))
+
+
+@functools.cache
+def _insert_new(dialect: str) -> Any:
+    """Insert-or-ignore on ``key``, returning the keys that were new (built once per dialect)."""
+    table = cast(Table, JourneyLogRow.__table__)
+    dialect_insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
+    return (
+        dialect_insert(table).on_conflict_do_nothing(index_elements=["key"]).returning(table.c.key)
+    )
 
 
 def _copy_in(connection: Connection, rows: list[dict[str, Any]]) -> set[str]:
