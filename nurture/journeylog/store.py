@@ -7,8 +7,11 @@ mid-write never doubles a row. Times are UTC; no personal data beyond the lead i
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import threading
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, cast
 
@@ -101,7 +104,7 @@ class JourneyLog:
         if dialect not in ("sqlite", "postgresql"):
             return sum(self._insert_one(table, row) for row in rows)
         statement = _insert_new(dialect)
-        with self.store.session() as session, session.begin():
+        with _one_writer(dialect), self.store.session() as session, session.begin():
             connection = session.connection()
             keys: set[str] = set()
             if dialect == "postgresql" and len(rows) >= COPY_FROM:
@@ -137,6 +140,18 @@ class JourneyLog:
             query = query.where(JourneyLogRow.lead_id == lead_id)
         with self.store.session() as session:
             return list(session.scalars(query))
+
+
+#: SQLite takes one writer at a time; this process's log writers (up to one per activity
+#: thread) queue here and are woken in turn, instead of in SQLite's busy handler, which polls
+#: with sleeps of up to 100 ms: 32 threads writing at once took up to 5 s a write there and
+#: failed with "database is locked".
+_SQLITE_WRITER = threading.Lock()
+
+
+def _one_writer(dialect: str) -> AbstractContextManager[object]:
+    """This process's turn to write the log (SQLite; PostgreSQL writes side by side)."""
+    return _SQLITE_WRITER if dialect == "sqlite" else contextlib.nullcontext()
 
 
 @functools.cache
