@@ -4,8 +4,6 @@ No ``from __future__ import annotations`` here: the sandbox runs this module afr
 workflow run, and string annotations would make the SDK evaluate every handler's hints each time.
 """
 
-import asyncio
-import contextlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar, assert_never
@@ -18,7 +16,6 @@ with workflow.unsafe.imports_passed_through():
     from nurture.contracts import (
         AcceptHandoff,
         Assignment,
-        AssignRequest,
         CallTaskView,
         ClaimTask,
         CloseOpportunity,
@@ -39,7 +36,7 @@ with workflow.unsafe.imports_passed_through():
     from nurture.journey.commands import Assign, ContinueAsNew, Finish, LoadCadence, SendTouch, Wait
     from nurture.journey.engine import ActionRefused
     from nurture.journey.state import Journey, JourneyEntry, JourneyInput, JourneyResult
-    from nurture.temporal import visibility
+    from nurture.temporal import display, visibility
     from nurture.temporal.ids import touch_queue
 
 T = TypeVar("T")
@@ -54,6 +51,9 @@ JOURNEY_LOG_PATCH = "2026-12-journey-log"
 JOURNEY_LOG_LOCAL_PATCH = "2026-12-journey-log-local"
 #: ... and a short wait leaves its milestones for a later flush (milestones.FLUSH_LAG).
 JOURNEY_LOG_BATCH_PATCH = "2026-12-journey-log-batch"
+#: ... and a wait resumed after engagement events writes its milestones no later than
+#: milestones.FLUSH_LAG after the oldest, not at once (milestones.put_off): one write per burst.
+JOURNEY_LOG_COALESCE_PATCH = "2026-12-journey-log-coalesce"
 #: A/B variants of touch steps (nurture/cadence/variants.py).
 PATCH_VARIANTS = "2026-12-variants"
 #: Moving running leads to a newer cadence version (nurture/journey/migrate.py).
@@ -88,6 +88,8 @@ class LeadJourneyWorkflow:
         self.history_limit = input.history_limit
         self.published: dict[Any, Any] = visibility.journey_values(input.journey)
         self.woken = False
+        #: The last wait was ended early by engagement events only (no desk or sales action).
+        self.event_wake = False
 
     @workflow.run
     async def run(self, input: JourneyInput) -> JourneyResult:
@@ -111,10 +113,11 @@ class LeadJourneyWorkflow:
             # asked before the flush, so a replay asks in the same workflow task
             wait_clock = isinstance(command, Wait) and workflow.patched(WAIT_CLOCK_PATCH)
             decided_at = workflow.now()
+            flush_at = self._flush_later(command, decided_at)
             if isinstance(command, Finish):
                 milestones.finished(journey, workflow.now())
             if not isinstance(command, (SendTouch, Assign, LoadCadence, Wait)) or (
-                isinstance(command, Wait) and self._flush_before(command)
+                isinstance(command, Wait) and flush_at is None and self._flush_before(command)
             ):
                 await self._flush_milestones()
             match command:
@@ -138,7 +141,10 @@ class LeadJourneyWorkflow:
                     # flush: a replay resolves that local activity in an earlier workflow task
                     # than a loaded worker may have, and a clock read after it would differ.
                     start = decided_at if wait_clock else workflow.now()
-                    await self._sleep(until - start if until else None, summary)
+                    if flush_at is not None:  # wake to write the log, then wait on (next loop)
+                        await self._sleep(flush_at - start, f"Journey log, then: {summary}")
+                    else:
+                        await self._sleep(until - start if until else None, summary)
                 case Assign(request=request):
                     if request.escalation:  # metrics are not commands: replays are unchanged
                         _sla_breached()
@@ -146,7 +152,7 @@ class LeadJourneyWorkflow:
                         "assign",
                         request,
                         result_type=Assignment,
-                        summary=_assign_summary(request),
+                        summary=display.assign_summary(request),
                         start_to_close_timeout=timedelta(minutes=1),
                         retry_policy=SEND_RETRY,
                     )
@@ -387,10 +393,13 @@ class LeadJourneyWorkflow:
         return True
 
     async def _sleep(self, delay: timedelta | None, summary: str) -> None:
-        with contextlib.suppress(asyncio.TimeoutError):
+        try:
             await workflow.wait_condition(
                 lambda: bool(self.inbox) or self.woken, timeout=delay, timeout_summary=summary
             )
+            self.event_wake = not self.woken
+        except TimeoutError:
+            self.event_wake = False
         self.woken = False
 
     def _planned(self, result: TouchResult) -> TouchResult:
@@ -414,6 +423,18 @@ class LeadJourneyWorkflow:
             ) or event.kind is EventKind.touch_confirmed
             late_confirm = late and workflow.patched(LATE_CONFIRM)
             engine.on_event(self.lead_journey, event, workflow.now(), late_confirm=late_confirm)
+
+    def _flush_later(self, command: object, now: datetime) -> datetime | None:
+        """When a wait that resumes after events woke the journey writes its milestones instead
+        of now (``None``: now, or as :meth:`_flush_before` says). A desk or sales action's
+        milestones are written at once, for the reports."""
+        event_wake, self.event_wake = self.event_wake, False
+        if not event_wake or not isinstance(command, Wait):
+            return None
+        at = milestones.put_off(self.lead_journey, command.until, now)
+        if at is None or not workflow.patched(JOURNEY_LOG_COALESCE_PATCH):
+            return None
+        return at
 
     def _flush_before(self, wait: Wait) -> bool:
         """Whether this wait writes the waiting milestones first (journeys from before the
@@ -467,27 +488,11 @@ class LeadJourneyWorkflow:
 
     def _publish(self) -> None:
         """Keep search attributes and the UI's current details in step with the journey."""
-        journey = self.lead_journey
-        values = visibility.journey_values(journey)
-        if journey.phase.value == "done":
-            # Closing: ExecutionStatus says there is no next touch; clearing it would cost a
-            # visibility write per journey for nothing.
-            del values[visibility.NEXT_TOUCH_AT]
-        changed = [
-            k.value_set(v) if v is not None else k.value_unset()
-            for k, v in values.items()
-            if self.published.get(k) != v
-        ]
+        values, changed = display.search_attribute_changes(self.lead_journey, self.published)
         if changed:
             workflow.upsert_search_attributes(changed)
             self.published = values
-        nxt = journey.wake_reason if journey.phase.value != "done" else "—"
-        workflow.set_current_details(
-            f"**{journey.lead.id}** · {journey.cadence.name} v{journey.cadence.version}"
-            f" · cycle {journey.cycle}/{journey.cadence.cycles.count}\n\n"
-            f"Stage **{journey.stage.value}** · score {journey.score}"
-            f" · touches {journey.touches_sent}\n\nNext: {nxt}"
-        )
+        workflow.set_current_details(display.current_details(self.lead_journey))
 
 
 def _sla_breached() -> None:
@@ -495,10 +500,3 @@ def _sla_breached() -> None:
     workflow.metric_meter().create_counter(
         "nurture_sla_breaches", "Handoffs escalated because sales did not answer within the SLA"
     ).add(1)
-
-
-def _assign_summary(request: AssignRequest) -> str:
-    what = "Hand off to sales" if request.purpose == "handoff" else "Assign call task"
-    if request.escalation:
-        what = "Escalate handoff (SLA breached)"
-    return f"{what} · {request.rule.replace('_', '-')} in {request.team}"
