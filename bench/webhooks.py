@@ -24,7 +24,9 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,7 @@ if __package__ in (None, ""):
 import httpx
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from sqlalchemy import func, select
 
 from activities.touches import TouchActivities
 from bench.harness import (
@@ -54,13 +57,14 @@ from bench.harness import (
     print_table,
 )
 from bench.touches import bench_cadence, open_country
+from bench.webhooks_split import Split, measuring
 from nurture.app import create_app
 from nurture.events import EngagementEvent
 from nurture.inbox.payloads import sendgrid_items
 from nurture.inbox.store import Inbox
 from nurture.leads.enrollment import enroll_many
 from nurture.settings import Settings
-from nurture.store import Store
+from nurture.store import Base, Store
 from nurture.temporal.calls import journey_handle
 from tests.support.browser import serving
 from worker import ACTIVITY_THREADS, build_worker
@@ -162,6 +166,54 @@ async def straight(client: Any, events: list[dict[str, Any]], args: Any) -> floa
     return time.perf_counter() - began
 
 
+@contextmanager
+def split_phase(args: argparse.Namespace, store: Store) -> Iterator[Split | None]:
+    """With ``--split``: tally the phase's SQL, calls and threads (bench/webhooks_split.py)."""
+    if not args.split:
+        yield None
+        return
+    with measuring(store.engine) as split:
+        yield split
+
+
+async def history_note(client: Any, leads: list[str]) -> str:
+    """Workflow tasks, local-activity markers and timers per signal, over a few journeys."""
+    signals = tasks = markers = timers = 0
+    for lead in leads:
+        history = await journey_handle(client, lead).fetch_history()
+        for e in history.events:
+            signals += e.HasField("workflow_execution_signaled_event_attributes")
+            tasks += e.HasField("workflow_task_completed_event_attributes")
+            markers += e.HasField("marker_recorded_event_attributes")
+            timers += e.HasField("timer_started_event_attributes")
+    return (
+        f"history of {len(leads)} journeys: {signals} signals, {tasks} workflow tasks, "
+        f"{markers} markers (local activities, patches), {timers} timers started"
+    )
+
+
+async def log_drain(store: Store, events: int) -> str:
+    """After the rounds: how long until the journey log holds every event's milestone, and the
+    Python CPU meanwhile (journeys write the log of an event burst up to a minute later, in
+    whichever phase that falls; this shows what is left after the last one)."""
+    table = Base.metadata.tables["journey_log"]
+    count = select(func.count()).select_from(table).where(table.c.kind == "event")
+    before, began = Cpu.now(), time.perf_counter()
+    with store.session() as session:
+        logged = session.scalar(count) or 0
+    while logged < events and time.perf_counter() - began < 180:
+        await asyncio.sleep(0.5)
+        with store.session() as session:
+            logged = session.scalar(count) or 0
+    used = Cpu.now() - before
+    return (
+        f"journey log: {logged}/{events} event milestones written "
+        f"{time.perf_counter() - began:.1f} s after the last round "
+        f"(Python CPU meanwhile {used.python * 1000:.0f} ms, "
+        f"dev server {used.server * 1000:.0f} ms)"
+    )
+
+
 async def run(args: argparse.Namespace) -> None:
     """Enrol the journeys, then alternate measured rounds; print the table."""
     key = ec.generate_private_key(ec.SECP256R1())
@@ -207,10 +259,11 @@ async def run(args: argparse.Namespace) -> None:
                             for side in order:
                                 events = sendgrid_batch(ids, str(number), side, args.events)
                                 before = Cpu.now()
-                                if side == "nurture":
-                                    took = await through_the_app(web, key, inbox, events, args)
-                                else:
-                                    took = await straight(ours, events, args)
+                                with split_phase(args, store) as split:
+                                    if side == "nurture":
+                                        took = await through_the_app(web, key, inbox, events, args)
+                                    else:
+                                        took = await straight(ours, events, args)
                                 cpu[side] += Cpu.now() - before
                                 rates[side].append(len(events) / took)
                                 print(
@@ -218,6 +271,12 @@ async def run(args: argparse.Namespace) -> None:
                                     f"{len(events) / took:7.1f} events/s",
                                     flush=True,
                                 )
+                                if split is not None:
+                                    print("\n".join(split.lines(len(events))), flush=True)
+                        sent = 2 * (len(ids[:10]) * 2 + args.rounds * len(ids) * args.events)
+                        drain = await log_drain(store, sent)
+                        if args.split:
+                            print(await history_note(ours, ids[:5]), flush=True)
         store.close()
     count = args.leads * args.events * args.rounds
     paired = median([n / r for n, r in zip(rates["nurture"], rates["raw"], strict=True)])
@@ -242,6 +301,7 @@ async def run(args: argparse.Namespace) -> None:
             "nurture: verify the signature, parse, write the inbox, answer 200, signal each event "
             "(the app's deliverer), mark it delivered; raw: the same events signalled straight",
             cpu_note("event", cpu["nurture"], cpu["raw"], count),
+            drain,
             neighbour_note(others),
             environment_line(),
         ],
@@ -259,6 +319,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16, help="raw: leads signalled at once")
     parser.add_argument("--rounds", type=int, default=3, help="rounds (order alternates)")
     parser.add_argument("--threads", type=int, default=ACTIVITY_THREADS, help="activity threads")
+    parser.add_argument(
+        "--split", action="store_true", help="per phase: SQL statements, calls, CPU by thread"
+    )
     add_codec_option(parser, "encrypt payloads as the product does (default on)")
     asyncio.run(run(parser.parse_args()))
     exit_now()

@@ -4,8 +4,6 @@ No ``from __future__ import annotations`` here: the sandbox runs this module afr
 workflow run, and string annotations would make the SDK evaluate every handler's hints each time.
 """
 
-import asyncio
-import contextlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar, assert_never
@@ -18,7 +16,6 @@ with workflow.unsafe.imports_passed_through():
     from nurture.contracts import (
         AcceptHandoff,
         Assignment,
-        AssignRequest,
         CallTaskView,
         ClaimTask,
         CloseOpportunity,
@@ -39,25 +36,23 @@ with workflow.unsafe.imports_passed_through():
     from nurture.journey.commands import Assign, ContinueAsNew, Finish, LoadCadence, SendTouch, Wait
     from nurture.journey.engine import ActionRefused
     from nurture.journey.state import Journey, JourneyEntry, JourneyInput, JourneyResult
-    from nurture.temporal import visibility
+    from nurture.temporal import display, visibility
     from nurture.temporal.ids import touch_queue
+    from nurture.temporal.patches import (
+        ENGINE_FAULT_PATCH,
+        JOURNEY_LOG_BATCH_PATCH,
+        JOURNEY_LOG_COALESCE_PATCH,
+        JOURNEY_LOG_LOCAL_PATCH,
+        JOURNEY_LOG_PATCH,
+        LATE_CONFIRM,
+        OWNER_HOURS_PATCH,
+        PATCH_MIGRATE,
+        PATCH_VARIANTS,
+        PLANNED_SEND,
+        WAIT_CLOCK_PATCH,
+    )
 
 T = TypeVar("T")
-#: Engine faults hold the journey (timeline, LeadStage 'fault', log, metric) instead of failing
-#: the workflow task on every attempt.
-ENGINE_FAULT_PATCH = "2026-12-engine-fault"
-#: A handoff's SLA runs in the assigned owner's working hours, shown in the owner's zone.
-OWNER_HOURS_PATCH = "2026-12-handoff-owner-hours"
-#: Journeys started from this release on keep a journey log (milestones flushed at waits).
-JOURNEY_LOG_PATCH = "2026-12-journey-log"
-#: ... and write it with a local activity (earlier journey-log journeys used a regular one).
-JOURNEY_LOG_LOCAL_PATCH = "2026-12-journey-log-local"
-#: ... and a short wait leaves its milestones for a later flush (milestones.FLUSH_LAG).
-JOURNEY_LOG_BATCH_PATCH = "2026-12-journey-log-batch"
-#: A/B variants of touch steps (nurture/cadence/variants.py).
-PATCH_VARIANTS = "2026-12-variants"
-#: Moving running leads to a newer cadence version (nurture/journey/migrate.py).
-PATCH_MIGRATE = "2026-12-migrate"
 SEND_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
@@ -68,13 +63,6 @@ SEND_RETRY = RetryPolicy(
 #: as many retries of live sends on the overloaded chaos dev server, README "Delivery
 #: certainty figures", and slower recovery from a kill.)
 SEND_HEARTBEAT_TIMEOUT = timedelta(seconds=10)
-#: Patch: an event confirming a touch skipped as delivery unknown counts it as sent.
-LATE_CONFIRM = "2026-12-late-confirm"
-#: Patch: emails sent as scheduled sends are planned (started ahead, send_at = planned time).
-PLANNED_SEND = "2026-12-planned-send"
-#: Patch: a wait's timer is measured from when the engine decided it (before the journey-log
-#: flush), so a replay gives the same timer whichever workflow task resolved the flush.
-WAIT_CLOCK_PATCH = "2026-12-wait-clock"
 
 
 @workflow.defn(name="LeadJourney")
@@ -88,6 +76,8 @@ class LeadJourneyWorkflow:
         self.history_limit = input.history_limit
         self.published: dict[Any, Any] = visibility.journey_values(input.journey)
         self.woken = False
+        #: The last wait was ended early by engagement events only (no desk or sales action).
+        self.event_wake = False
 
     @workflow.run
     async def run(self, input: JourneyInput) -> JourneyResult:
@@ -111,10 +101,11 @@ class LeadJourneyWorkflow:
             # asked before the flush, so a replay asks in the same workflow task
             wait_clock = isinstance(command, Wait) and workflow.patched(WAIT_CLOCK_PATCH)
             decided_at = workflow.now()
+            flush_at = self._flush_later(command, decided_at)
             if isinstance(command, Finish):
                 milestones.finished(journey, workflow.now())
             if not isinstance(command, (SendTouch, Assign, LoadCadence, Wait)) or (
-                isinstance(command, Wait) and self._flush_before(command)
+                isinstance(command, Wait) and flush_at is None and self._flush_before(command)
             ):
                 await self._flush_milestones()
             match command:
@@ -138,7 +129,10 @@ class LeadJourneyWorkflow:
                     # flush: a replay resolves that local activity in an earlier workflow task
                     # than a loaded worker may have, and a clock read after it would differ.
                     start = decided_at if wait_clock else workflow.now()
-                    await self._sleep(until - start if until else None, summary)
+                    if flush_at is not None:  # wake to write the log, then wait on (next loop)
+                        await self._sleep(flush_at - start, f"Journey log, then: {summary}")
+                    else:
+                        await self._sleep(until - start if until else None, summary)
                 case Assign(request=request):
                     if request.escalation:  # metrics are not commands: replays are unchanged
                         _sla_breached()
@@ -146,7 +140,7 @@ class LeadJourneyWorkflow:
                         "assign",
                         request,
                         result_type=Assignment,
-                        summary=_assign_summary(request),
+                        summary=display.assign_summary(request),
                         start_to_close_timeout=timedelta(minutes=1),
                         retry_policy=SEND_RETRY,
                     )
@@ -387,10 +381,13 @@ class LeadJourneyWorkflow:
         return True
 
     async def _sleep(self, delay: timedelta | None, summary: str) -> None:
-        with contextlib.suppress(asyncio.TimeoutError):
+        try:
             await workflow.wait_condition(
                 lambda: bool(self.inbox) or self.woken, timeout=delay, timeout_summary=summary
             )
+            self.event_wake = not self.woken
+        except TimeoutError:
+            self.event_wake = False
         self.woken = False
 
     def _planned(self, result: TouchResult) -> TouchResult:
@@ -414,6 +411,18 @@ class LeadJourneyWorkflow:
             ) or event.kind is EventKind.touch_confirmed
             late_confirm = late and workflow.patched(LATE_CONFIRM)
             engine.on_event(self.lead_journey, event, workflow.now(), late_confirm=late_confirm)
+
+    def _flush_later(self, command: object, now: datetime) -> datetime | None:
+        """When a wait that resumes after events woke the journey writes its milestones instead
+        of now (``None``: now, or as :meth:`_flush_before` says). A desk or sales action's
+        milestones are written at once, for the reports."""
+        event_wake, self.event_wake = self.event_wake, False
+        if not event_wake or not isinstance(command, Wait):
+            return None
+        at = milestones.put_off(self.lead_journey, command.until, now)
+        if at is None or not workflow.patched(JOURNEY_LOG_COALESCE_PATCH):
+            return None
+        return at
 
     def _flush_before(self, wait: Wait) -> bool:
         """Whether this wait writes the waiting milestones first (journeys from before the
@@ -467,27 +476,11 @@ class LeadJourneyWorkflow:
 
     def _publish(self) -> None:
         """Keep search attributes and the UI's current details in step with the journey."""
-        journey = self.lead_journey
-        values = visibility.journey_values(journey)
-        if journey.phase.value == "done":
-            # Closing: ExecutionStatus says there is no next touch; clearing it would cost a
-            # visibility write per journey for nothing.
-            del values[visibility.NEXT_TOUCH_AT]
-        changed = [
-            k.value_set(v) if v is not None else k.value_unset()
-            for k, v in values.items()
-            if self.published.get(k) != v
-        ]
+        values, changed = display.search_attribute_changes(self.lead_journey, self.published)
         if changed:
             workflow.upsert_search_attributes(changed)
             self.published = values
-        nxt = journey.wake_reason if journey.phase.value != "done" else "—"
-        workflow.set_current_details(
-            f"**{journey.lead.id}** · {journey.cadence.name} v{journey.cadence.version}"
-            f" · cycle {journey.cycle}/{journey.cadence.cycles.count}\n\n"
-            f"Stage **{journey.stage.value}** · score {journey.score}"
-            f" · touches {journey.touches_sent}\n\nNext: {nxt}"
-        )
+        workflow.set_current_details(display.current_details(self.lead_journey))
 
 
 def _sla_breached() -> None:
@@ -495,10 +488,3 @@ def _sla_breached() -> None:
     workflow.metric_meter().create_counter(
         "nurture_sla_breaches", "Handoffs escalated because sales did not answer within the SLA"
     ).add(1)
-
-
-def _assign_summary(request: AssignRequest) -> str:
-    what = "Hand off to sales" if request.purpose == "handoff" else "Assign call task"
-    if request.escalation:
-        what = "Escalate handoff (SLA breached)"
-    return f"{what} · {request.rule.replace('_', '-')} in {request.team}"

@@ -5,9 +5,15 @@ sent, stage change, handoff accepted, won...). The workflow flushes them to the 
 ``record_milestones`` activity at its next wait (or before it finishes or continues as new) and
 drops the ones written; a wait too short to matter (:data:`FLUSH_LAG`) leaves them for a later
 one, so a cadence of quick steps writes its log once, not once per wait (behind the
-``2026-12-journey-log-batch`` patch). Each milestone's ``key`` is ``<lead>:<chain>:<n>`` — the
-journey chain's first run id and a counter carried in the journey — so a retried activity, a
-replay or a worker crash writes it at most once (the store inserts or ignores on the key).
+``2026-12-journey-log-batch`` patch). A wait that engagement events interrupted does not write at
+once either: it wakes at :func:`put_off`'s time, at most :data:`FLUSH_LAG` after the oldest
+waiting milestone, and writes then, so a burst of events costs one write, not one per event, and
+no event's workflow task waits on the store (``2026-12-journey-log-coalesce``); a desk or sales
+action's milestones are written at once.
+
+Each milestone's ``key`` is ``<lead>:<chain>:<n>`` — the journey chain's first run id and a
+counter carried in the journey — so a retried activity, a replay or a worker crash writes it at
+most once (the store inserts or ignores on the key).
 
 Milestones are recorded only for journeys whose workflow turned them on (``enable``, behind the
 ``2026-12-journey-log`` patch); an older journey's commands stay exactly what they were.
@@ -29,6 +35,7 @@ __all__ = [
     "enable",
     "finished",
     "flush_due",
+    "put_off",
     "take",
     "written",
 ]
@@ -174,6 +181,19 @@ def flush_due(journey: Journey, until: datetime | None) -> bool:
     if not waiting:
         return False
     return until is None or until - waiting[0].at >= FLUSH_LAG or len(waiting) >= FLUSH_BATCH
+
+
+def put_off(journey: Journey, until: datetime | None, now: datetime) -> datetime | None:
+    """When a wait resumed after engagement events woke the journey may write its due
+    milestones at the latest instead of now: :data:`FLUSH_LAG` after the oldest waiting one,
+    if that comes before the wait's end (``None``: write now, or the wait is short anyway)."""
+    waiting = journey.milestones
+    if not flush_due(journey, until) or len(waiting) >= FLUSH_BATCH:
+        return None
+    deadline = waiting[0].at + FLUSH_LAG
+    if deadline <= now or (until is not None and deadline >= until):
+        return None
+    return deadline
 
 
 def take(journey: Journey) -> list[Milestone]:

@@ -7,7 +7,11 @@ mid-write never doubles a row. Times are UTC; no personal data beyond the lead i
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import threading
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, cast
 
@@ -99,13 +103,8 @@ class JourneyLog:
         table = cast(Table, JourneyLogRow.__table__)
         if dialect not in ("sqlite", "postgresql"):
             return sum(self._insert_one(table, row) for row in rows)
-        dialect_insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
-        statement = (
-            dialect_insert(table)
-            .on_conflict_do_nothing(index_elements=["key"])
-            .returning(table.c.key)
-        )
-        with self.store.session() as session, session.begin():
+        statement = _insert_new(dialect)
+        with _one_writer(dialect), self.store.session() as session, session.begin():
             connection = session.connection()
             keys: set[str] = set()
             if dialect == "postgresql" and len(rows) >= COPY_FROM:
@@ -143,13 +142,37 @@ class JourneyLog:
             return list(session.scalars(query))
 
 
+#: SQLite takes one writer at a time; this process's log writers (up to one per activity
+#: thread) queue here and are woken in turn, instead of in SQLite's busy handler, which polls
+#: with sleeps of up to 100 ms: 32 threads writing at once took up to 5 s a write there and
+#: failed with "database is locked".
+_SQLITE_WRITER = threading.Lock()
+
+
+def _one_writer(dialect: str) -> AbstractContextManager[object]:
+    """This process's turn to write the log (SQLite; PostgreSQL writes side by side)."""
+    return _SQLITE_WRITER if dialect == "sqlite" else contextlib.nullcontext()
+
+
+@functools.cache
+def _insert_new(dialect: str) -> Any:
+    """Insert-or-ignore on ``key``, returning the keys that were new (built once per dialect)."""
+    table = cast(Table, JourneyLogRow.__table__)
+    dialect_insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
+    return (
+        dialect_insert(table).on_conflict_do_nothing(index_elements=["key"]).returning(table.c.key)
+    )
+
+
 def _copy_in(connection: Connection, rows: list[dict[str, Any]]) -> set[str]:
     """PostgreSQL, a big batch: ``COPY`` the rows into a temporary table, then insert those
     whose key is new in one statement (a many-row ``INSERT`` spent most of its time having
     its hundreds of thousands of placeholders parsed by the driver). Returns the new keys."""
     columns = [c.name for c in JourneyLogRow.__table__.columns if c.name != "id"]
     names = ", ".join(columns)
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    driver = connection.connection.driver_connection
+    assert driver is not None, "a live connection has its driver's connection"
+    cursor = driver.cursor()
     try:
         cursor.execute(
             "CREATE TEMPORARY TABLE IF NOT EXISTS journey_log_in ON COMMIT DELETE ROWS AS"

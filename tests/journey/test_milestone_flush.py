@@ -38,3 +38,20 @@ def test_a_wait_that_would_make_the_log_lag_flushes_first() -> None:
 def test_a_full_batch_flushes_even_before_a_short_wait() -> None:
     journey = journey_with(milestones.FLUSH_BATCH)
     assert milestones.flush_due(journey, NOW + timedelta(seconds=1))
+
+
+def test_after_events_a_long_wait_puts_its_write_off_until_the_lag_is_up() -> None:
+    journey = journey_with(2)
+    now = NOW + timedelta(seconds=5)
+    assert milestones.put_off(journey, NOW + timedelta(hours=1), now) == NOW + milestones.FLUSH_LAG
+    assert milestones.put_off(journey, None, now) == NOW + milestones.FLUSH_LAG
+
+
+def test_nothing_is_put_off_that_is_due_now_or_not_due_at_all() -> None:
+    journey = journey_with(2)
+    late = NOW + milestones.FLUSH_LAG
+    assert milestones.put_off(journey, NOW + timedelta(hours=1), late) is None  # lag is up
+    assert milestones.put_off(journey, NOW + timedelta(seconds=30), NOW) is None  # short wait
+    assert milestones.put_off(journey_with(0), None, NOW) is None
+    full = journey_with(milestones.FLUSH_BATCH)
+    assert milestones.put_off(full, NOW + timedelta(hours=1), NOW) is None  # a full batch
