@@ -112,3 +112,32 @@ def test_a_loop_back_when_nothing_came_is_fine() -> None:
         "c.yaml",
     )
     assert check_cadence(cadence) == []
+
+
+def test_the_documented_limits_are_the_code_s() -> None:
+    """cadences/README.md's limits table says what the code enforces."""
+    from nurture.cadence.model import Cycles
+    from nurture.cadence.steps import (
+        MAX_BUSINESS_DAYS,
+        MAX_BUSINESS_HOURS,
+        MAX_DELAY_DAYS,
+        MIN_GAP,
+    )
+    from nurture.settings import ROOT
+    from nurture.yamlfiles import MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES
+
+    table = (ROOT / "cadences" / "README.md").read_text(encoding="utf-8")
+    count = Cycles.model_fields["count"].metadata
+    rows = [
+        f"| file size | {MAX_FILE_BYTES // 1024} KiB (`MAX_FILE_BYTES`) |",
+        f"| nesting | {MAX_DEPTH} levels of maps/lists |",
+        f"| aliases | the file may expand to at most {MAX_NODES:,} values |",
+        f"| one delay, calendar time | at most {MAX_DELAY_DAYS} days (2 years) in all |",
+        f"| one delay, `business_days` | at most {MAX_BUSINESS_DAYS} (about a year) |",
+        f"| one delay, `business_hours` | at most {MAX_BUSINESS_HOURS:,} (a year of 8-hour days) |",
+        f"| steps per cadence | at most {MAX_STEPS} |",
+        f"| `cycles.count` | {count[0].ge} to {count[1].le} |",
+        f"a sales rule's `cool_down` | at least {MIN_GAP.days} day |",
+    ]
+    for row in rows:
+        assert row in table, row

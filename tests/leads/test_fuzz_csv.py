@@ -48,6 +48,7 @@ def mutated(draw: st.DrawFn, data: bytes) -> bytes:
 def test_mutated_leads_files_never_crash(tmp_path: Path, name: str) -> None:
     original = (ROOT / "examples" / name).read_bytes()
     path = tmp_path / name
+    seen = {"rows": 0, "problems": 0}
 
     @settings(
         max_examples=60,
@@ -59,6 +60,8 @@ def test_mutated_leads_files_never_crash(tmp_path: Path, name: str) -> None:
     def check(data: bytes) -> None:
         path.write_bytes(data)
         leads, errors = read_leads(path)
+        seen["rows"] += len(leads)
+        seen["problems"] += len(errors)
         lines = max(data.count(b"\n") + data.count(b"\r") + 1, 1)
         for error in errors:
             assert 1 <= error.line <= lines, (error, lines)
@@ -76,3 +79,4 @@ def test_mutated_leads_files_never_crash(tmp_path: Path, name: str) -> None:
             assert not any("\x00" in (v or "") for v in values)
 
     check()
+    assert seen["rows"] and seen["problems"], seen  # the fuzzing ran: rows read, rows refused
