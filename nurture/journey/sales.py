@@ -172,7 +172,7 @@ def close_opportunity(journey: Journey, action: CloseOpportunity, now: datetime)
     return view
 
 
-def _sla_text(j: Journey, due: datetime, zone: str | None) -> str:
+def sla_text(j: Journey, due: datetime, zone: str | None) -> str:
     """The SLA deadline in the owner's zone when known, else the lead's."""
     if zone is None:
         return local_text(j, due)
@@ -233,7 +233,7 @@ def check_handoff(j: Journey, now: datetime) -> Command | None:
             log(j, now, "handoff", "SLA breached again; escalations used up, waiting for sales")
             h.due = None
         owner = h.owner or f"team {h.team}"
-        sla = f" · SLA until {_sla_text(j, h.due, h.owner_timezone)}" if h.due else ""
+        sla = f" · SLA until {sla_text(j, h.due, h.owner_timezone)}" if h.due else ""
         summary = f"Waiting for {owner} to accept or decline{sla}"
         j.wake_reason = f"handoff to {owner} ({h.team}): accept or decline{sla}"
         return Wait(until=h.due, summary=summary)

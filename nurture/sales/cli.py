@@ -89,6 +89,8 @@ def handoff_list(
 @handoff_app.command("show")
 def handoff_show(lead_id: str) -> None:
     """A lead's handoff: who, why, the SLA, and the journey so far."""
+    from nurture.journey.sales import sla_text
+
     detail = _run(lambda s: s.show(lead_id))
     lead, journey, view = detail.lead, detail.journey, detail.handoff
     console.print(
@@ -105,8 +107,10 @@ def handoff_show(lead_id: str) -> None:
     else:
         console.print(_summary(view) + f", team {view.team}", highlight=False)
         console.print(f"why: {view.why} · CRM owner {lead.owner or '—'}", highlight=False)
-        if view.due:
-            console.print(f"SLA due {_when(view.due)} ({detail.time_left})")
+        if view.due:  # in the owner's zone (else the lead's), as `lead show` says it
+            zone = journey.handoff.owner_timezone if journey.handoff else None
+            due = sla_text(journey, view.due, zone)
+            console.print(f"SLA due {due} ({_when(view.due)}, {detail.time_left})")
         if view.escalations:
             console.print(f"escalated {view.escalations} time(s)")
         if view.decline_reason:

@@ -4,6 +4,7 @@ real lead workflows on the dev server."""
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -62,6 +63,10 @@ async def test_handoff_show_accept_and_decline(leads: Leads, cli_env: None) -> N
     ):
         assert text in shown.output, text
     assert "left)" in shown.output  # time left on the SLA
+    # The deadline in the owner's zone (else the lead's), as `lead show` says it, then UTC.
+    assert re.search(
+        r"SLA due \w{3} \d\d \w{3} \d\d:\d\d \S+ \(\d{4}-\d\d-\d\d \d\d:\d\d UTC, ", shown.output
+    ), shown.output
 
     async def listed() -> Result | None:
         result = await nurture("handoff", "list", "--assignee", OWNER)
