@@ -54,13 +54,12 @@ def _takes_time(step: StepBase) -> bool:
 
 
 def _takes_a_day(step: StepBase) -> bool:
-    """A step that holds the lead at least ``MIN_GAP`` (a loop needs one)."""
+    """A step that holds the lead at least ``MIN_GAP`` (a loop needs one). A call step does
+    not: it ends when the rep logs an outcome, which may be minutes later."""
     if isinstance(step, WaitStep):
         return step.wait.shortest() >= MIN_GAP
     if isinstance(step, WaitForStep):
         return step.wait_for.within.shortest() >= MIN_GAP
-    if isinstance(step, CallStep):
-        return step.call.due.shortest() >= MIN_GAP
     return False
 
 
@@ -108,13 +107,18 @@ def check_cadence(cadence: Cadence) -> list[tuple[tuple[Any, ...], str]]:
     # A loop that waits only minutes would touch the lead (or wake the journey) all day long.
     graph = {i: _quick_successors(cadence, i) for i in range(len(cadence.steps))}
     for loop in _cycles(graph):
-        early = any(isinstance(cadence.steps[i], WaitForStep) for i in loop)
+        early = any(isinstance(cadence.steps[i], WaitForStep | CallStep) for i in loop)
         problems.append(
             (
                 ("steps", loop[0]),
                 f"loop waits less than {MIN_GAP.days} day per round: {_ids(cadence, loop)}; "
                 "give one of its waits at least a day"
-                + (" (a wait_for goes to 'then' as soon as its events come)" if early else ""),
+                + (
+                    " (a wait_for goes to 'then' as soon as its events come, a call as soon"
+                    " as its outcome is logged)"
+                    if early
+                    else ""
+                ),
             )
         )
     return problems

@@ -103,6 +103,20 @@ def test_a_loop_back_on_engagement_is_refused(wait_for: str) -> None:
     assert "a wait_for goes to 'then' as soon as its events come" in message
 
 
+def test_a_loop_through_a_call_needs_a_wait() -> None:
+    """A call step ends when the rep logs an outcome (minutes later): with an open after the
+    email, this loop sent an email and a call task every few minutes."""
+    cadence = parse_cadence(
+        HEAD + "steps:\n  - id: a\n    email: {template: x}\n"
+        "  - call: {script: s, queue: sdr, due: {days: 2}, on_timeout: skip}\n"
+        "  - wait_for: {any: [email.open], within: {days: 2}, then: a}\n",
+        "c.yaml",
+    )
+    [(where, message)] = check_cadence(cadence)
+    assert where == ("steps", 0)
+    assert message.startswith("loop waits less than 1 day per round: a -> step-2 -> step-3 -> a")
+
+
 def test_a_loop_back_when_nothing_came_is_fine() -> None:
     """The ``else`` path of a day-long wait_for is sure to take its ``within``."""
     cadence = parse_cadence(
