@@ -30,10 +30,11 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -281,7 +282,10 @@ async def hurry_running(client: Client, query: str) -> int:
     return await hurry_orphans(client, [w.id async for w in client.list_workflows(query)])
 
 
-async def retrying(what: str, call, attempts: int = 60):  # type: ignore[no-untyped-def]
+T = TypeVar("T")
+
+
+async def retrying(what: str, call: Callable[[], Awaitable[T]], attempts: int = 60) -> T:
     """Retry a Temporal call while the dev server restarts."""
     for attempt in range(attempts):
         try:

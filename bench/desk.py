@@ -171,17 +171,25 @@ def serving(settings: Settings, store: Store) -> Iterator[str]:
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
+def csrf_token(html: str) -> str:
+    """The CSRF token a desk page carries."""
+    found = CSRF.search(html)
+    if found is None:
+        raise RuntimeError("the page has no CSRF token")
+    return found.group(1)
+
+
 async def log_in(base: str, rep: Rep) -> tuple[httpx.AsyncClient, str]:
     """An HTTP client with a desk session for ``rep``, and the session's CSRF token."""
     http = httpx.AsyncClient(base_url=base, timeout=60)
     page = await http.get("/desk/login")
-    token = CSRF.search(page.text).group(1)  # type: ignore[union-attr]
+    token = csrf_token(page.text)
     answer = await http.post(
         "/desk/login", data={"username": rep.username, "password": PASSWORD, "csrf_token": token}
     )
     if answer.status_code != 303:
         raise RuntimeError(f"login of {rep.username} failed: {answer.status_code}")
-    token = CSRF.search((await http.get("/desk")).text).group(1)  # type: ignore[union-attr]
+    token = csrf_token((await http.get("/desk")).text)
     return http, token
 
 

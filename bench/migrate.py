@@ -18,15 +18,18 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python bench/migrate.py`
 
+from temporalio.client import Client
+
 from activities.touches import TouchActivities
 from bench.harness import dev_server, environment_line, exit_now, nurture_client
-from nurture.cadence.model import load_cadence
+from nurture.cadence.model import Cadence, load_cadence
 from nurture.contracts import MigrateLead
 from nurture.events import EngagementEvent, EventKind
 from nurture.journey.state import Journey, Phase
@@ -70,16 +73,16 @@ def make_group_leads(count: int) -> dict[str, list[Lead]]:
     return groups
 
 
-async def signal(client: object, lead_id: str, kind: EventKind) -> None:
+async def signal(client: Client, lead_id: str, kind: EventKind) -> None:
     event = EngagementEvent(
         id=f"{lead_id}:{kind.value}", kind=kind, lead_id=lead_id, at=datetime.now(UTC)
     )
-    await journey_handle(client, lead_id).signal("event", event)  # type: ignore[arg-type]
+    await journey_handle(client, lead_id).signal("event", event)
 
 
-async def wait_until(check: object, timeout: float = 600) -> None:
+async def wait_until(check: Callable[[], Awaitable[bool]], timeout: float = 600) -> None:
     deadline = time.perf_counter() + timeout
-    while not await check():  # type: ignore[operator]
+    while not await check():
         if time.perf_counter() > deadline:
             raise RuntimeError("timed out")
         await asyncio.sleep(0.3)
@@ -106,7 +109,14 @@ async def run(args: argparse.Namespace) -> None:
                     await _scenario(client, v1, v2, groups, everyone, store)
 
 
-async def _scenario(client, v1, v2, groups, everyone, store) -> None:  # type: ignore[no-untyped-def]
+async def _scenario(
+    client: Client,
+    v1: Cadence,
+    v2: Cadence,
+    groups: dict[str, list[Lead]],
+    everyone: list[Lead],
+    store: Store,
+) -> None:
     report = await enroll_many(client, [(0, lead) for lead in everyone], [v1], QUEUE)
     assert len(report.started) == len(everyone), report.rejected[:3]
 

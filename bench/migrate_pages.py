@@ -28,15 +28,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python bench/mi
 
 import httpx
 from argon2 import PasswordHasher
+from fastapi import FastAPI
+from temporalio.client import Client
 
 from activities.touches import TouchActivities
 from bench.harness import dev_server, environment_line, exit_now, nurture_client
 from bench.migrate import QUEUE, make_group_leads, signal, wait_until
 from nurture.app import create_app
-from nurture.cadence.model import load_cadence
+from nurture.cadence.model import Cadence, load_cadence
 from nurture.contracts import MigrateLead
 from nurture.events import EventKind
 from nurture.journey.state import Journey, Phase
+from nurture.lead import Lead
 from nurture.leads.enrollment import enroll_many
 from nurture.leads.migrate import plans, running_leads
 from nurture.roster.reps import Rep, RepDirectory
@@ -78,7 +81,9 @@ async def run(args: argparse.Namespace) -> None:
                     await _scenario(client, app, groups, everyone)
 
 
-async def _parked(client, v1, groups, everyone) -> None:  # type: ignore[no-untyped-def]
+async def _parked(
+    client: Client, v1: Cadence, groups: dict[str, list[Lead]], everyone: list[Lead]
+) -> None:
     report = await enroll_many(client, [(0, lead) for lead in everyone], [v1], QUEUE)
     assert len(report.started) == len(everyone), report.rejected[:3]
     gate = asyncio.Semaphore(32)
@@ -136,7 +141,9 @@ def _token(page: str) -> str:
     return found.group(1)
 
 
-async def _scenario(client, app, groups, everyone) -> None:  # type: ignore[no-untyped-def]
+async def _scenario(
+    client: Client, app: FastAPI, groups: dict[str, list[Lead]], everyone: list[Lead]
+) -> None:
     v2 = load_cadence(ROOT / "examples" / "migrate" / "v2" / "moving.yaml")
     mapped = MigrateLead(cadence=v2, mapping={"wait-b": "wait-b2"}, by="bench")
     began = time.perf_counter()

@@ -28,6 +28,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
 
 from activities.touches import TouchActivities
 from bench.harness import (
@@ -83,9 +84,9 @@ def rss_mb() -> float:
     return float("nan")
 
 
-async def asleep(client: object, lead_id: str) -> bool:
+async def asleep(client: Client, lead_id: str) -> bool:
     """Whether the journey has started its timer (its first workflow task ran)."""
-    history = await journey_handle(client, lead_id).fetch_history()  # type: ignore[arg-type]
+    history = await journey_handle(client, lead_id).fetch_history()
     return any(e.event_type == EventType.EVENT_TYPE_TIMER_STARTED for e in history.events)
 
 

@@ -45,6 +45,7 @@ from bench.harness import (
     nurture_client,
     print_table,
 )
+from bench.ledger_touch import LedgerTouch
 from bench.raw import RawTouchesWorkflow, RawVisibleTouchesWorkflow, noop_touch
 from nurture.cadence.model import Cadence, parse_cadence
 from nurture.calendar import holiday_dates
@@ -63,6 +64,9 @@ TARGET = 0.9
 CPU_TARGET = 1.2
 #: The baseline: the raw workflow plus the visibility DESIGN.md asks of every journey.
 VISIBLE = "raw + visibility"
+#: ``--baseline-ledger``: raw + visibility whose activity renders and claims each touch in a
+#: send-once ledger (bench/ledger_touch.py), the work an exactly-once touch cannot skip.
+LEDGER = "raw + ledger"
 #: Real email templates from templates/, used in turn.
 TEMPLATES = ("standard-intro", "standard-tips", "standard-case-study", "standard-last-note")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -164,12 +168,18 @@ async def run_nurture(
 
 
 async def run_raw(
-    client: Client, prefix: str, args: argparse.Namespace, visible: Cadence | None = None
+    client: Client,
+    prefix: str,
+    args: argparse.Namespace,
+    visible: Cadence | None = None,
+    ledger: LedgerTouch | None = None,
 ) -> Phase:
     """Start ``args.leads`` bare workflows and wait for all of them; with ``visible``, the
     variant that also carries a journey's visibility (start search attributes and static
-    summary as ``enroll`` sends for that cadence, summaries, a NextTouchAt upsert per wait)."""
+    summary as ``enroll`` sends for that cadence, summaries, a NextTouchAt upsert per wait);
+    with ``ledger`` too, each touch is rendered and claimed in a ledger instead of a no-op."""
     workflow: Any = RawVisibleTouchesWorkflow if visible else RawTouchesWorkflow
+    kind = ("l" if ledger else "v") if visible else ""
     cache_bytecode(workflow)  # as build_worker does for the journey's module
     leads = make_leads(args.leads, prefix, ("bench",)) if visible else []
 
@@ -183,17 +193,18 @@ async def run_raw(
         return client.start_workflow(
             workflow.run,
             args=[args.touches, args.wait],
-            id=f"raw-{'v' if visible else ''}{prefix}{i:06d}",
+            id=f"raw-{kind}{prefix}{i:06d}",
             task_queue=RAW_QUEUE,
             **options,
         )
 
+    recorded = ledger.store.count_touches() if ledger is not None else 0
     with ThreadPoolExecutor(args.threads) as executor:
         worker = Worker(
             client,
             task_queue=RAW_QUEUE,
             workflows=[workflow],
-            activities=[noop_touch],
+            activities=[ledger.touch if ledger else noop_touch],
             activity_executor=executor,
             max_concurrent_activities=args.threads,  # as build_worker: the pool's size
             workflow_runner=workflow_runner(),
@@ -205,6 +216,8 @@ async def run_raw(
             took, cpu = time.perf_counter() - began, Cpu.now() - before
     if results != [args.touches] * args.leads:
         raise RuntimeError("a raw workflow did not make every touch")
+    if ledger is not None and ledger.store.count_touches() - recorded != args.leads * args.touches:
+        raise RuntimeError("the baseline's ledger did not record every touch once")
     spans, events = await durations(handles)
     return Phase(took, cpu, spans, events)
 
@@ -212,7 +225,7 @@ async def run_raw(
 async def run(args: argparse.Namespace) -> None:
     """Warm both sides up, then alternate measured rounds; print the table."""
     cadence = bench_cadence(args.touches, args.wait, open_country(datetime.now(UTC).date()))
-    sides = ["raw", "nurture", VISIBLE]
+    sides = ["raw", "nurture", VISIBLE, *([LEDGER] if args.baseline_ledger else [])]
     phases: dict[str, list[Phase]] = {side: [] for side in sides}
     with tempfile.TemporaryDirectory(prefix="nurture-bench-") as tmp:
         settings = Settings(
@@ -223,6 +236,13 @@ async def run(args: argparse.Namespace) -> None:
         )
         store = Store(settings.store_url, upgrade=True)
         touches = TouchActivities(store, settings.templates_dir, settings.cadences_dir)
+        ledger = LedgerTouch(
+            Store(f"sqlite:///{Path(tmp) / 'baseline-ledger.db'}", upgrade=True),
+            settings.templates_dir,
+            TEMPLATES,
+            make_leads(1, "ledger-", ("bench",))[0][1],
+            cadence.sender_fields or {},
+        )
         warm = argparse.Namespace(**{**vars(args), "leads": args.warmup})
         async with dev_server() as env:
             client = env.client
@@ -230,18 +250,22 @@ async def run(args: argparse.Namespace) -> None:
             await run_raw(client, "W", warm)
             await run_nurture(ours, settings, touches, cadence, "W", warm)
             await run_raw(client, "W", warm, cadence)
+            if args.baseline_ledger:
+                await run_raw(client, "W", warm, cadence, ledger)
             for round_ in range(args.rounds):
                 for side in sides if round_ % 2 == 0 else reversed(sides):
                     prefix = f"R{round_}-"
                     if side == "nurture":
                         phase = await run_nurture(ours, settings, touches, cadence, prefix, args)
                     else:
-                        visible = cadence if side == VISIBLE else None
-                        phase = await run_raw(client, prefix, args, visible)
+                        visible = cadence if side in (VISIBLE, LEDGER) else None
+                        baseline = ledger if side == LEDGER else None
+                        phase = await run_raw(client, prefix, args, visible, baseline)
                     phases[side].append(phase)
                     rate = args.leads * args.touches / phase.seconds
                     print(f"round {round_ + 1} {side:>7}: {rate:7.1f} touches/s", flush=True)
         store.close()
+        ledger.store.close()
     report(args, phases)
 
 
@@ -301,6 +325,7 @@ def report(args: argparse.Namespace, phases: dict[str, list[Phase]]) -> None:
                 median(per_round[VISIBLE]),
                 median(per_round["raw"]),
             ),
+            *(ledger_rows(per_round, python_ms) if LEDGER in phases else []),
         ],
         [
             "workers: each side's own worker runs alone during its phase (started before the "
@@ -320,6 +345,7 @@ def report(args: argparse.Namespace, phases: dict[str, list[Phase]]) -> None:
                 if VISIBLE in cpu
                 else []
             ),
+            *([ledger_note(python_ms)] if LEDGER in phases else []),
             f"nurture worker: {args.pools} thread pools; sticky schedule-to-start timeouts: "
             f"{sum(p.sticky_timeouts for p in phases['nurture'])}",
             "history events per workflow: "
@@ -328,6 +354,47 @@ def report(args: argparse.Namespace, phases: dict[str, list[Phase]]) -> None:
             environment_line(),
         ],
         bench="touches",
+    )
+
+
+def paired(values: dict[str, list[float]], side: str, baseline: str) -> float:
+    """The median of the rounds' own ratios of ``side`` to ``baseline``."""
+    return median([a / b for a, b in zip(values[side], values[baseline], strict=True)])
+
+
+def ledger_rows(per_round: dict[str, list[float]], python_ms: dict[str, list[float]]) -> list[Row]:
+    """``--baseline-ledger``'s rows (information): nurture against raw + visibility + the work a
+    touch must do (render, claim in the ledger), and that work's own cost."""
+    rows = []
+    for metric, values in (("touches/s", per_round), ("Python CPU ms per touch", python_ms)):
+        rows.append(
+            Row(
+                f"  {metric} vs {LEDGER} (info)",
+                median(values["nurture"]),
+                median(values[LEDGER]),
+                paired=paired(values, "nurture", LEDGER),
+            )
+        )
+        rows.append(
+            Row(
+                f"  {LEDGER} {metric} vs {VISIBLE} (info)",
+                median(values[LEDGER]),
+                median(values[VISIBLE]),
+                paired=paired(values, LEDGER, VISIBLE),
+            )
+        )
+    return rows
+
+
+def ledger_note(python_ms: dict[str, list[float]]) -> str:
+    """How much of nurture's Python CPU beyond raw + visibility a touch's required work is."""
+    nurture, visible, ledger = (median(python_ms[s]) for s in ("nurture", VISIBLE, LEDGER))
+    gap, required = nurture - visible, ledger - visible
+    share = required / gap if gap > 0 else float("nan")
+    return (
+        f"Python CPU per touch beyond {VISIBLE}: nurture +{gap:.2f} ms, of which the required "
+        f"render + ledger claim ({LEDGER}) +{required:.2f} ms ({share:.0%}); overhead "
+        f"{nurture - ledger:+.2f} ms; 1.2x of {LEDGER} would be {1.2 * ledger:.2f} ms"
     )
 
 
@@ -354,6 +421,12 @@ def main() -> None:
         "--breakdown",
         action="store_true",
         help="(always on now: raw + the journey's visibility is the baseline)",
+    )
+    parser.add_argument(
+        "--baseline-ledger",
+        action="store_true",
+        help=f"add the side '{LEDGER}': raw + visibility whose activity renders each touch and "
+        "claims it in a send-once ledger as nurture must (bench/ledger_touch.py)",
     )
     add_codec_option(
         parser, "encrypt nurture's payloads as the product does (default on; off: its cost)"

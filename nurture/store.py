@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal, NotRequired, TypedDict, Unpack, cast
 
 from sqlalchemy import (
     DateTime,
@@ -27,10 +27,13 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
+    bindparam,
     create_engine,
     event,
     func,
+    insert,
     make_url,
     select,
     update,
@@ -53,6 +56,7 @@ __all__ = [
     "Pool",
     "Store",
     "TouchRecord",
+    "TouchValues",
     "UTCDateTime",
     "utcnow",
 ]
@@ -145,6 +149,57 @@ class TouchRecord(Base):
 
     def __repr__(self) -> str:
         return f"TouchRecord(touch_id={self.touch_id!r}, status={self.status!r})"
+
+
+class TouchValues(TypedDict):
+    """The columns of a new touch row (:meth:`Store.claim_touch`, :meth:`Store.record_touch`)."""
+
+    touch_id: str
+    lead_id: str
+    cadence: str
+    cadence_version: int
+    cycle: int
+    step_id: str
+    channel: str
+    provider: str
+    status: str
+    summary: str
+    provider_id: NotRequired[str | None]
+    error: NotRequired[str | None]
+    recipient: NotRequired[str | None]
+    subject: NotRequired[str | None]
+    body_text: NotRequired[str | None]
+    body_html: NotRequired[str | None]
+    variant: NotRequired[str | None]
+    created_at: NotRequired[datetime | None]
+    sent_at: NotRequired[datetime | None]
+
+
+#: The optional columns of a new touch and their defaults.
+_OPTIONAL: Final = (
+    "provider_id",
+    "error",
+    "recipient",
+    "subject",
+    "body_text",
+    "body_html",
+    "variant",
+)
+
+#: The ledger's hot path as Core statements, built once: SQLAlchemy caches their compiled form,
+#: and they skip the ORM's unit of work and identity map (a claim is one INSERT, one commit).
+_TOUCHES: Final = cast(Table, TouchRecord.__table__)
+_INSERT_TOUCH: Final = insert(_TOUCHES)
+_GET_TOUCH: Final = select(_TOUCHES).where(_TOUCHES.c.touch_id == bindparam("touch_id"))
+
+
+def _filled(values: TouchValues) -> dict[str, Any]:
+    """Every column of a new touch row: optional ones default to NULL, ``created_at`` to now."""
+    filled: dict[str, Any] = {key: None for key in _OPTIONAL}
+    filled.update(values)
+    filled["created_at"] = _as_utc(values.get("created_at") or utcnow())
+    filled["sent_at"] = _as_utc(values.get("sent_at"))
+    return filled
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
@@ -240,70 +295,43 @@ class Store:
 
     # ---------------------------------------------------------------- touches
 
-    def record_touch(
-        self,
-        *,
-        touch_id: str,
-        lead_id: str,
-        cadence: str,
-        cadence_version: int,
-        cycle: int,
-        step_id: str,
-        channel: str,
-        provider: str,
-        status: str,
-        summary: str,
-        provider_id: str | None = None,
-        error: str | None = None,
-        recipient: str | None = None,
-        subject: str | None = None,
-        body_text: str | None = None,
-        body_html: str | None = None,
-        variant: str | None = None,
-        created_at: datetime | None = None,
-        sent_at: datetime | None = None,
-    ) -> tuple[TouchRecord, bool]:
+    def claim_touch(self, **values: Unpack[TouchValues]) -> TouchRecord | None:
+        """Insert the touch unless ``touch_id`` exists: the send-once claim, one transaction.
+
+        Returns ``None`` when this call inserted the row (the claim is the caller's; the row holds
+        exactly the values passed), else the row that was there, unchanged. Race-safe:
+        concurrent calls with one ``touch_id`` (threads or processes) leave exactly one row, and
+        only one of them gets ``None``.
+        """
+        return self._claim(_filled(values))
+
+    def record_touch(self, **values: Unpack[TouchValues]) -> tuple[TouchRecord, bool]:
         """Insert the touch unless ``touch_id`` exists; return ``(row, created)``.
 
         Idempotent and race-safe: concurrent calls with one ``touch_id`` (threads or processes)
         leave exactly one row, and every caller gets that row back; only one sees ``created``.
         An existing row is returned unchanged (the new values are ignored).
         """
-        row = TouchRecord(
-            touch_id=touch_id,
-            lead_id=lead_id,
-            cadence=cadence,
-            cadence_version=cadence_version,
-            cycle=cycle,
-            step_id=step_id,
-            channel=channel,
-            provider=provider,
-            status=status,
-            summary=summary,
-            provider_id=provider_id,
-            error=error,
-            recipient=recipient,
-            subject=subject,
-            body_text=body_text,
-            body_html=body_html,
-            variant=variant,
-            created_at=_as_utc(created_at or utcnow()),
-            sent_at=_as_utc(sent_at),
-        )
+        filled = _filled(values)
+        existing = self._claim(filled)
+        return (existing, False) if existing is not None else (TouchRecord(**filled), True)
+
+    def _claim(self, values: dict[str, Any]) -> TouchRecord | None:
         try:
-            with self.session() as session, session.begin():
-                session.add(row)
+            with self.engine.begin() as connection:
+                connection.execute(_INSERT_TOUCH, values)
         except IntegrityError:
-            winner = self.get_touch(touch_id)
+            winner = self.get_touch(values["touch_id"])
             if winner is None:  # not a duplicate key: some other constraint failed
                 raise
-            return winner, False
-        return row, True
+            return winner
+        return None
 
     def get_touch(self, touch_id: str) -> TouchRecord | None:
-        """The touch with this id, or ``None``."""
-        with self.session() as session:
-            return session.get(TouchRecord, touch_id)
+        """The touch with this id, or ``None`` (a copy of the row, attached to no session)."""
+        with self.engine.connect() as connection:
+            found = connection.execute(_GET_TOUCH, {"touch_id": touch_id}).first()
+        return TouchRecord(**found._mapping) if found is not None else None
 
     def update_touch(
         self,
@@ -329,12 +357,11 @@ class Store:
             values["error"] = error
         if sent_at is not KEEP:
             values["sent_at"] = _as_utc(sent_at)
-        query = update(TouchRecord).where(TouchRecord.touch_id == touch_id).values(**values)
+        query = update(_TOUCHES).where(_TOUCHES.c.touch_id == touch_id).values(**values)
         if expect is not None:
-            query = query.where(TouchRecord.status.in_(list(expect)))
-        with self.session() as session, session.begin():
-            result = session.execute(query)
-            return bool(getattr(result, "rowcount", 0))
+            query = query.where(_TOUCHES.c.status.in_(list(expect)))
+        with self.engine.begin() as connection:
+            return bool(connection.execute(query).rowcount)
 
     def touch_by_provider_id(self, provider: str, provider_id: str) -> TouchRecord | None:
         """The touch a provider's id (message SID, letter id...) was recorded for, if any."""

@@ -89,8 +89,8 @@ def read_file(path: Path) -> str:
 class _StrictLoader(yaml.SafeLoader):
     """The safe loader without non-finite numbers."""
 
-    def construct_yaml_float(self, node: yaml.Node) -> float:
-        value = super().construct_yaml_float(node)  # type: ignore[arg-type]
+    def construct_yaml_float(self, node: yaml.ScalarNode) -> float:
+        value = super().construct_yaml_float(node)
         if not math.isfinite(value):
             raise yaml.constructor.ConstructorError(
                 None, None, f"{node.value!r} is not a finite number", node.start_mark

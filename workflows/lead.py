@@ -16,7 +16,6 @@ with workflow.unsafe.imports_passed_through():
     from nurture.contracts import (
         AcceptHandoff,
         Assignment,
-        AssignRequest,
         CallTaskView,
         ClaimTask,
         CloseOpportunity,
@@ -37,7 +36,7 @@ with workflow.unsafe.imports_passed_through():
     from nurture.journey.commands import Assign, ContinueAsNew, Finish, LoadCadence, SendTouch, Wait
     from nurture.journey.engine import ActionRefused
     from nurture.journey.state import Journey, JourneyEntry, JourneyInput, JourneyResult
-    from nurture.temporal import visibility
+    from nurture.temporal import display, visibility
     from nurture.temporal.ids import touch_queue
 
 T = TypeVar("T")
@@ -153,7 +152,7 @@ class LeadJourneyWorkflow:
                         "assign",
                         request,
                         result_type=Assignment,
-                        summary=_assign_summary(request),
+                        summary=display.assign_summary(request),
                         start_to_close_timeout=timedelta(minutes=1),
                         retry_policy=SEND_RETRY,
                     )
@@ -489,27 +488,11 @@ class LeadJourneyWorkflow:
 
     def _publish(self) -> None:
         """Keep search attributes and the UI's current details in step with the journey."""
-        journey = self.lead_journey
-        values = visibility.journey_values(journey)
-        if journey.phase.value == "done":
-            # Closing: ExecutionStatus says there is no next touch; clearing it would cost a
-            # visibility write per journey for nothing.
-            del values[visibility.NEXT_TOUCH_AT]
-        changed = [
-            k.value_set(v) if v is not None else k.value_unset()
-            for k, v in values.items()
-            if self.published.get(k) != v
-        ]
+        values, changed = display.search_attribute_changes(self.lead_journey, self.published)
         if changed:
             workflow.upsert_search_attributes(changed)
             self.published = values
-        nxt = journey.wake_reason if journey.phase.value != "done" else "—"
-        workflow.set_current_details(
-            f"**{journey.lead.id}** · {journey.cadence.name} v{journey.cadence.version}"
-            f" · cycle {journey.cycle}/{journey.cadence.cycles.count}\n\n"
-            f"Stage **{journey.stage.value}** · score {journey.score}"
-            f" · touches {journey.touches_sent}\n\nNext: {nxt}"
-        )
+        workflow.set_current_details(display.current_details(self.lead_journey))
 
 
 def _sla_breached() -> None:
@@ -517,10 +500,3 @@ def _sla_breached() -> None:
     workflow.metric_meter().create_counter(
         "nurture_sla_breaches", "Handoffs escalated because sales did not answer within the SLA"
     ).add(1)
-
-
-def _assign_summary(request: AssignRequest) -> str:
-    what = "Hand off to sales" if request.purpose == "handoff" else "Assign call task"
-    if request.escalation:
-        what = "Escalate handoff (SLA breached)"
-    return f"{what} · {request.rule.replace('_', '-')} in {request.team}"

@@ -64,6 +64,21 @@ def _takes_a_day(step: StepBase) -> bool:
     return False
 
 
+def _quick_successors(cadence: Cadence, index: int) -> list[int]:
+    """Steps reached from ``index`` possibly in less than ``MIN_GAP``. A ``wait_for`` goes on
+    to ``then`` as soon as its events come (an automatic open can come seconds after the
+    email), so only its ``else`` path is sure to take its ``within``."""
+    step = cadence.steps[index]
+    inside = [j for j in successors(cadence, index) if j < len(cadence.steps)]
+    if not _takes_a_day(step):
+        return inside
+    if isinstance(step, WaitForStep):
+        then = step.wait_for.then
+        target = cadence.step_index.get(then) if then is not None else index + 1
+        return [target] if target is not None and target < len(cadence.steps) else []
+    return []
+
+
 def check_cadence(cadence: Cadence) -> list[tuple[tuple[Any, ...], str]]:
     """Checks beyond the shape: duplicate ids, jumps to nowhere, loops that never wait."""
     problems: list[tuple[tuple[Any, ...], str]] = []
@@ -91,14 +106,15 @@ def check_cadence(cadence: Cadence) -> list[tuple[tuple[Any, ...], str]]:
     if loops:
         return problems
     # A loop that waits only minutes would touch the lead (or wake the journey) all day long.
-    quick = {i for i, s in enumerate(cadence.steps) if not _takes_a_day(s)}
-    graph = {i: [j for j in successors(cadence, i) if j in quick] for i in quick}
+    graph = {i: _quick_successors(cadence, i) for i in range(len(cadence.steps))}
     for loop in _cycles(graph):
+        early = any(isinstance(cadence.steps[i], WaitForStep) for i in loop)
         problems.append(
             (
                 ("steps", loop[0]),
                 f"loop waits less than {MIN_GAP.days} day per round: {_ids(cadence, loop)}; "
-                "give one of its waits at least a day",
+                "give one of its waits at least a day"
+                + (" (a wait_for goes to 'then' as soon as its events come)" if early else ""),
             )
         )
     return problems

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ from jinja2 import (
     Environment,
     FileSystemLoader,
     StrictUndefined,
+    Template,
     TemplateError,
     TemplateNotFound,
     select_autoescape,
@@ -88,10 +90,20 @@ class Renderer:
 INLINE_CHANNELS = frozenset({Channel.sms, Channel.voicemail})
 
 
+#: The environment of inline texts (no loader: a variant's text is its own template).
+_INLINE = Environment(undefined=StrictUndefined)
+
+
+@lru_cache(maxsize=256)
+def _inline_template(content: str) -> Template:
+    """An inline text compiled once (a cadence's few variants are sent again and again)."""
+    return _INLINE.from_string(content)
+
+
 def render_inline(content: str, context: dict[str, Any]) -> Rendered:
     """Render a variant's inline text (sms, voicemail) like a template's text part."""
     try:
-        text = Environment(undefined=StrictUndefined).from_string(content).render(context)
+        text = _inline_template(content).render(context)
     except TemplateError as exc:
         raise RenderError(f"inline content: {exc.message}") from None
     return Rendered(text=text.strip())

@@ -163,10 +163,10 @@ class ProviderChannel(ABC, Generic[Request]):
             return TouchResult(status="skipped", provider=self.name, error=str(exc))
         except Rejected as exc:
             return TouchResult(status="failed", provider=self.name, error=str(exc))
-        row, created = self.store.record_touch(
+        row = self.store.claim_touch(
             **ledger_row(touch, rendered), provider=self.name, status="sending"
         )
-        if not created:
+        if row is not None:  # an earlier attempt's claim
             settled = self._resume(touch, row, request)
             if settled is not None:
                 return settled

@@ -51,12 +51,19 @@ class OutboxChannel:
 
     def send(self, touch: Touch, rendered: Rendered) -> TouchResult:
         """Record the touch; a second call with the same touch id changes nothing."""
-        row, _ = self.store.record_touch(
+        row = self.store.claim_touch(
             **ledger_row(touch, rendered),
             provider=self.name,
             provider_id=touch.touch_id,
             status="sent",
         )
+        if row is None:  # recorded now
+            return TouchResult(
+                status="sent",
+                provider=self.name,
+                provider_id=touch.touch_id,
+                subject=rendered.subject,
+            )
         if row.status != "sent":  # a provider's attempt, from before the outbox took over
             why = f"{row.status} through {row.provider}; the outbox does not resend it"
             return TouchResult(

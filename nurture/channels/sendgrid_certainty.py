@@ -225,12 +225,7 @@ class Certainty:
             batch_id = row.batch_id
             if row.send_at is not None and row.send_at + RELEASE_AFTER <= now:
                 try:
-                    call(
-                        "release",
-                        lambda b=batch_id: self.api.client.user.scheduled_sends._(b).delete(  # type: ignore[misc]
-                            timeout=self.timeout
-                        ),
-                    )
+                    self._delete_cancellation(batch_id)
                 except Rejected:
                     pass  # already gone
                 except (NotSent, Unclear):
@@ -240,6 +235,13 @@ class Certainty:
             else:
                 held.append(row)
         return held
+
+    def _delete_cancellation(self, batch_id: str) -> None:
+        """Remove SendGrid's cancellation of a batch (frees one of its cancelled batches)."""
+        call(
+            "release",
+            lambda: self.api.client.user.scheduled_sends._(batch_id).delete(timeout=self.timeout),
+        )
 
     def _look_up(self, touch_id: str, attempt: EmailAttemptRow, why: str) -> Decision:
         """Email Activity: found → adopt; absent after the indexing delay → resend."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import builtins
 import re
-from collections import defaultdict
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -144,28 +143,6 @@ class TaskBoard:
                 if row.lead_id != skip:
                     return row
         return None
-
-    def by_assignee(self) -> dict[str | None, Load]:
-        """Open, overdue and due-now counts per assignee (``None``: unassigned)."""
-        loads: dict[str | None, Load] = defaultdict(Load)
-        for group, rows in self.groups():
-            for row in rows:
-                load = loads[row.assignee]
-                load.open += 1
-                load.overdue += group is Bucket.overdue
-                load.due_now += group is Bucket.due_now
-        return dict(loads)
-
-    def by_queue(self) -> dict[str, Load]:
-        """Open, overdue and due-now counts per queue."""
-        loads: dict[str, Load] = defaultdict(Load)
-        for group, rows in self.groups():
-            for row in rows:
-                load = loads[row.queue]
-                load.open += 1
-                load.overdue += group is Bucket.overdue
-                load.due_now += group is Bucket.due_now
-        return dict(loads)
 
 
 @dataclass

@@ -92,13 +92,17 @@ def refuse_migrate(j: Journey, action: MigrateLead) -> None:
 
 def plan(j: Journey, action: MigrateLead) -> MovePlan:
     """What a migration would do to this lead (for a dry run)."""
-    base = {"lead_id": j.lead.id, "version": j.cadence.version, "at": _where(j)}
+    to: str | None = None
+    refused: str | None = None
     try:
         refuse_migrate(j, action)
         _, step = target(j, action.cadence, action.mapping)
+        to = f"v{action.cadence.version} {step}"
     except ActionRefused as exc:
-        return MovePlan(**base, to=None, refused=str(exc))  # type: ignore[arg-type]
-    return MovePlan(**base, to=f"v{action.cadence.version} {step}")  # type: ignore[arg-type]
+        refused = str(exc)
+    return MovePlan(
+        lead_id=j.lead.id, version=j.cadence.version, at=_where(j), to=to, refused=refused
+    )
 
 
 def migrate(j: Journey, action: MigrateLead, now: datetime) -> str:

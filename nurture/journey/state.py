@@ -256,7 +256,9 @@ class Journey(BaseModel):
         """The lead's business calendar (built once per run)."""
         # Read the private slot directly: ``self._calendar`` goes through pydantic's
         # ``__getattr__``, which cost an eighth of a forecast (this runs several times a step).
-        calendar: BusinessCalendar | None = self.__pydantic_private__["_calendar"]  # type: ignore[index]
+        private = self.__pydantic_private__
+        assert private is not None  # pydantic fills it for a model with private attributes
+        calendar: BusinessCalendar | None = private["_calendar"]
         if calendar is None:
             calendar = BusinessCalendar(
                 self.calendar.timezone,

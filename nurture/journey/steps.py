@@ -1,9 +1,9 @@
-"""The step machine: which step runs next, touches, waits, branches, cycles and the end."""
+"""The step machine: which step runs next, waits, branches, cycles and the end (a touch step
+itself: ``touches``)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from nurture.cadence.model import Cadence
 from nurture.cadence.sales import SalesRules
@@ -12,25 +12,19 @@ from nurture.cadence.scoring import (
     fit_score,
 )
 from nurture.cadence.steps import (
-    PHONE_CHANNELS,
     TOUCH_KINDS,
     BranchStep,
     CallStep,
     Condition,
-    DirectMailStep,
     ExitStep,
     GotoStep,
     Outcome,
-    StepBase,
-    Variant,
     WaitForStep,
     WaitStep,
     step_kind,
 )
-from nurture.cadence.variants import choose, touch_params
 from nurture.calendar import CalendarSnapshot
 from nurture.contracts import (
-    Touch,
     TouchResult,
 )
 from nurture.events import Channel
@@ -41,7 +35,6 @@ from nurture.journey.commands import (
     EngineError,
     Finish,
     LoadCadence,
-    SendTouch,
     Wait,
 )
 from nurture.journey.confirm import remember_unknown
@@ -67,16 +60,14 @@ from nurture.journey.timeline import (
     describe_condition,
     local_text,
     log,
-    touch_label,
-    touch_number,
 )
 from nurture.journey.timing import (
     WEEK,
     after,
-    earliest_send,
     jitter,
     wait,
 )
+from nurture.journey.touches import touch_step
 from nurture.journey.transitions import (
     current_step,
     default_recycle,
@@ -281,16 +272,16 @@ def _step(j: Journey, now: datetime) -> Command | None:
         case Phase.handoff:
             return check_handoff(j, now)
     if j.detour is not None:
-        return _touch(j, now, Channel.voicemail, j.detour, f"{current_step(j).id}-voicemail")
+        return touch_step(j, now, Channel.voicemail, j.detour, f"{current_step(j).id}-voicemail")
     if j.position >= len(j.cadence.steps):
         return _end_cycle(j, now)
     step = current_step(j)
     kind = step_kind(step)
     if kind in TOUCH_KINDS:
         if isinstance(step, CallStep):
-            return _touch(j, now, Channel.call, step.call.script, str(step.id))
+            return touch_step(j, now, Channel.call, step.call.script, str(step.id))
         params = getattr(step, kind)
-        return _touch(j, now, TOUCH_KINDS[kind], params.template, str(step.id))
+        return touch_step(j, now, TOUCH_KINDS[kind], params.template, str(step.id))
     if isinstance(step, WaitStep):
         begins = planned.wait_start(j, now)
         until = jitter(j, after(j, step.wait, begins), f"{step.id}:{j.cycle}")
@@ -342,107 +333,6 @@ def _step(j: Journey, now: datetime) -> Command | None:
         return None
     assert isinstance(step, ExitStep)
     exit_cadence(j, step.exit.outcome, now, f"exit step {step.id}")
-    return None
-
-
-def _touch(
-    j: Journey, now: datetime, channel: Channel, template: str, step_id: str
-) -> Command | None:
-    """Send a touch now, defer it into allowed hours, or skip it."""
-    missing = _unreachable(j, channel)
-    if missing:
-        log(j, now, "skip", f"Skipped {channel.value} step {step_id}: {missing}", step_id)
-        milestones.emit(
-            j,
-            now,
-            "touch_skipped",
-            step=step_id,
-            channel=channel.value,
-            variant=template,
-            reason=missing,
-        )
-        leave_touch_step(j)
-        return None
-    planned_at = planned.take_planned(j, channel, now)
-    at = planned_at or now  # an email woken early for is judged at its planned time
-    earliest, reason = earliest_send(j, channel, at)
-    if earliest > at:
-        earliest = jitter(j, earliest, f"{step_id}:{j.cycle}:defer", channel)
-        wait(j, now, earliest, f"Defer {touch_label(j, channel, template)} ({reason})", step_id)
-        milestones.emit(
-            j,
-            now,
-            "touch_deferred",
-            step=step_id,
-            channel=channel.value,
-            variant=template,
-            reason=reason,
-        )
-        if planned.lead_time(j) is not None:
-            return None  # the wait (woken early for the email) decides when
-        return Wait(until=earliest, summary=j.wake_reason)
-    step = current_step(j)
-    variant = _variant(j, step, step_id)
-    if variant is not None and variant.template is not None:
-        template = variant.template
-    visit = j.visits.get(step_id, 0) + 1
-    j.visits[step_id] = visit
-    suffix = f"#{visit}" if visit > 1 else ""
-    touch_id = (
-        f"{j.lead.id}:{j.cadence.name}:v{j.cadence.version}:e{j.enrolment}"
-        f":c{j.cycle}:{step_id}{suffix}"
-    )
-    call_fields: dict[str, Any] = {}
-    if channel is Channel.call and isinstance(step, CallStep):
-        call = step.call
-        assignee = j.lead.owner if call.assign == "owner" and j.lead.owner else None
-        call_fields = {"queue": call.queue, "assignee": assignee, "due": after(j, call.due, now)}
-    touch = Touch(
-        touch_id=touch_id,
-        lead=j.lead,
-        channel=channel,
-        template=template,
-        cadence=j.cadence.name,
-        cadence_version=j.cadence.version,
-        cycle=j.cycle,
-        step_id=step_id,
-        number=touch_number(j),
-        total=j.cadence.touch_count(),
-        summary=touch_label(j, channel, template)
-        + (f" · variant {variant.id}" if variant is not None else ""),
-        sender=j.cadence.sender_fields,
-        caller_id=j.cadence.calendar.caller_id if channel in PHONE_CHANNELS else None,
-        mail_format=step.direct_mail.format if isinstance(step, DirectMailStep) else None,
-        variant=variant.id if variant is not None else None,
-        content=variant.content if variant is not None else None,
-        planned_at=planned_at,
-        **call_fields,
-    )
-    j.phase = Phase.sending
-    j.pending = touch
-    j.wake_at = None
-    return SendTouch(touch=touch)
-
-
-def _variant(j: Journey, step: StepBase, step_id: str) -> Variant | None:
-    """The lead's A/B variant of this touch step (None: no variants, a detour, or variants off)."""
-    if not j.ab_variants or j.detour is not None:
-        return None
-    params = touch_params(step)
-    if params is None or not params.variants:
-        return None
-    return choose(params.variants, j.lead.id, step_id)
-
-
-def _unreachable(j: Journey, channel: Channel) -> str | None:
-    if channel in j.stopped:
-        return f"{channel.value} stopped ({j.stopped[channel]})"
-    if channel is Channel.email and not j.lead.email:
-        return "no email address"
-    if channel in (Channel.call, Channel.voicemail, Channel.sms) and not j.lead.phone:
-        return "no phone number"
-    if channel is Channel.direct_mail and j.lead.address is None:
-        return "no postal address"
     return None
 
 

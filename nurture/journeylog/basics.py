@@ -148,7 +148,7 @@ def group_column(group: str | None, dialect: str) -> Any:
 
 
 def reached_column(stage: str) -> Any:
-    """The SQL of "the lead reached ``stage``" (:func:`reached`: a later stage implies it)."""
+    """The SQL of "the lead reached ``stage``" (a later stage implies it)."""
     t = JourneyLeadRow
     later = [getattr(t, f"{s}_at") for s in FUNNEL[FUNNEL.index(stage) :]]
     return func.coalesce(*later).is_not(None) if len(later) > 1 else later[0].is_not(None)
@@ -198,21 +198,3 @@ def median_hours(spans: list[float]) -> float | None:
     if not spans:
         return None
     return round(statistics.median(spans) / 3600, 2)
-
-
-def reached(lead: Any) -> dict[str, float | None]:
-    """When the lead reached each funnel stage (epoch seconds, as :func:`summaries` reads
-    them); a later stage implies the earlier ones (a lead promoted by a meeting was engaged,
-    whether or not a separate event said so)."""
-    times: dict[str, float | None] = {
-        stage: getattr(lead, f"{stage}_at") for stage in FUNNEL if stage != "won"
-    }
-    times["won"] = lead.won_at
-    if times["enrolled"] is None:  # a journey from before the log: it was enrolled
-        times["enrolled"] = min((t for t in times.values() if t), default=None)
-    later: float | None = None
-    for stage in reversed(FUNNEL):
-        if times[stage] is None and later is not None:
-            times[stage] = later
-        later = times[stage] or later
-    return times

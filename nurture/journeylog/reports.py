@@ -70,7 +70,7 @@ def funnel(store: Store, f: Filters) -> Report:
     counts: dict[str, list[int]] = defaultdict(lambda: [0] * len(FUNNEL))
     spans: dict[str, list[list[float]]] = defaultdict(lambda: [[] for _ in FUNNEL])
     for group, *times in _stage_times(store, f):
-        # reached(): no enrolment time = the earliest other; a later stage implies the earlier
+        # no enrolment time = the earliest other; a later stage implies the earlier ones
         if times[0] is None:
             times[0] = min((t for t in times if t is not None), default=None)
         later = None
@@ -391,12 +391,12 @@ def _money_columns() -> list[Any]:
 
 
 def _money_by_channel(groups: Iterable[Any], costs: Costs) -> Report:
-    spent: Counter[str] = Counter()
+    spent: defaultdict[str, float] = defaultdict(float)
     sent: Counter[str] = Counter()
     opportunities = 0
     for g in groups:
         for channel, amount in lead_cost(g, costs).items():
-            spent[channel] += amount  # type: ignore[assignment]
+            spent[channel] += amount
         sent.update(
             email=g.emails,
             sms=g.sms,

@@ -170,7 +170,9 @@ def _copy_in(connection: Connection, rows: list[dict[str, Any]]) -> set[str]:
     its hundreds of thousands of placeholders parsed by the driver). Returns the new keys."""
     columns = [c.name for c in JourneyLogRow.__table__.columns if c.name != "id"]
     names = ", ".join(columns)
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    driver = connection.connection.driver_connection
+    assert driver is not None, "a live connection has its driver's connection"
+    cursor = driver.cursor()
     try:
         cursor.execute(
             "CREATE TEMPORARY TABLE IF NOT EXISTS journey_log_in ON COMMIT DELETE ROWS AS"

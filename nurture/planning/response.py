@@ -82,16 +82,6 @@ class ResponseModel(BaseModel):
         merged["delay_hours"] = delays
         return Rates.model_validate(merged)
 
-    def silent(self) -> bool:
-        """True when nobody ever answers (a forecast without randomness)."""
-        values = [
-            v
-            for r in [*self.channels.values(), *self.steps.values()]
-            for k, v in r.model_dump(exclude_none=True).items()
-            if k != "delay_hours"
-        ]
-        return not any(values)
-
 
 #: Hours after the touch when nothing says otherwise.
 DEFAULT_DELAYS = {

@@ -80,3 +80,35 @@ def test_a_loop_that_waits_a_day_is_fine() -> None:
         "c.yaml",
     )
     assert check_cadence(cadence) == []
+
+
+@pytest.mark.parametrize(
+    "wait_for",
+    [
+        "{any: [email.open], within: {days: 2}, then: a}",
+        "{all: [email.open, web.visit], within: {business_days: 5}, then: a, else: end}",
+    ],
+)
+def test_a_loop_back_on_engagement_is_refused(wait_for: str) -> None:
+    """A wait_for's ``then`` comes as soon as the events do: an automatic open seconds after
+    each email sent another email at once (a touch storm validate used to accept)."""
+    cadence = parse_cadence(
+        HEAD + f"steps:\n  - id: a\n    email: {{template: x}}\n  - wait_for: {wait_for}\n"
+        "  - id: end\n    wait: {days: 1}\n",
+        "c.yaml",
+    )
+    [(where, message)] = check_cadence(cadence)
+    assert where == ("steps", 0)
+    assert message.startswith("loop waits less than 1 day per round: a -> step-2 -> a"), message
+    assert "a wait_for goes to 'then' as soon as its events come" in message
+
+
+def test_a_loop_back_when_nothing_came_is_fine() -> None:
+    """The ``else`` path of a day-long wait_for is sure to take its ``within``."""
+    cadence = parse_cadence(
+        HEAD + "steps:\n  - id: a\n    email: {template: x}\n"
+        "  - wait_for: {any: [email.open], within: {days: 2}, then: done, else: a}\n"
+        "  - id: done\n    exit: {outcome: finished}\n",
+        "c.yaml",
+    )
+    assert check_cadence(cadence) == []

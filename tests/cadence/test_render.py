@@ -9,7 +9,14 @@ from typing import Any
 import pytest
 
 from nurture.cadence.model import cadence_files, load_cadence
-from nurture.cadence.render import Renderer, RenderError, sample_lead, touch_context
+from nurture.cadence.render import (
+    Renderer,
+    RenderError,
+    _inline_template,
+    render_inline,
+    sample_lead,
+    touch_context,
+)
 from nurture.cadence.steps import TOUCH_KINDS, CallStep
 from nurture.events import Channel
 from nurture.lead import Lead
@@ -288,3 +295,19 @@ def test_monthly_insight_renders_each_issue(cycle: int) -> None:
         Channel.email, "ltn-monthly-insight", context(lead, cycle=cycle)
     )
     assert rendered.subject and rendered.html and rendered.text
+
+
+def test_inline_text_is_compiled_once_and_rendered_for_each_lead() -> None:
+    content = "Hi {{ lead.first_name }}, a note from {{ sender.name }} (inline-cache test)."
+    before = _inline_template.cache_info()
+    ann = render_inline(content, {"lead": {"first_name": "Ann"}, "sender": {"name": "Sam"}})
+    bob = render_inline(content, {"lead": {"first_name": "Bob"}, "sender": {"name": "Sam"}})
+    assert (ann.text, bob.text) == (
+        "Hi Ann, a note from Sam (inline-cache test).",
+        "Hi Bob, a note from Sam (inline-cache test).",
+    )
+    after = _inline_template.cache_info()
+    assert (after.misses - before.misses, after.hits - before.hits) == (1, 1)
+    for _ in range(2):  # the cached template stays strict
+        with pytest.raises(RenderError, match="inline content"):
+            render_inline(content, {"lead": {}, "sender": {"name": "Sam"}})

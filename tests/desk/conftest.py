@@ -10,7 +10,8 @@ import asyncio
 import contextlib
 import itertools
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -28,7 +29,8 @@ from nurture.app import create_app
 from nurture.cadence.model import Cadence
 from nurture.calendar import holiday_dates
 from nurture.contracts import CallTaskView
-from nurture.desk.service import DeskService
+from nurture.desk.priority import Bucket
+from nurture.desk.service import DeskService, Load, TaskBoard
 from nurture.journey.state import Journey
 from nurture.lead import Lead
 from nurture.leads.enrollment import enroll
@@ -46,6 +48,7 @@ from tests.conftest import (
 from tests.support.browser import serving
 
 T = TypeVar("T")
+K = TypeVar("K")
 #: Cheap Argon2id parameters for test passwords (verification reads them from the hash).
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 PASSWORD = "correct horse battery"
@@ -210,3 +213,16 @@ def web(desk: Desk, tmp_path: Path) -> Iterator[str]:
     )
     with serving(create_app(settings, desk.store)) as url:
         yield url
+
+
+def loads(board: TaskBoard, key: Callable[[Any], K]) -> dict[K, Load]:
+    """Open, overdue and due-now counts of a board's tasks per ``key`` (a row's assignee or
+    queue), as the team overview shows them."""
+    found: dict[K, Load] = defaultdict(Load)
+    for group, rows in board.groups():
+        for row in rows:
+            load = found[key(row)]
+            load.open += 1
+            load.overdue += group is Bucket.overdue
+            load.due_now += group is Bucket.due_now
+    return dict(found)

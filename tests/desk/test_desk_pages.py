@@ -34,6 +34,7 @@ from nurture.settings import Settings
 from nurture.store import Store
 from nurture.web.auth import SESSION_COOKIE
 from tests.conftest import fixture_cadence, make_lead
+from tests.desk.conftest import loads
 
 PASSWORD = "correct horse battery"
 NOW = datetime.now(UTC)
@@ -94,7 +95,8 @@ class FakeDesk:
 
     async def overview(self, reps: list[str], queues: list[str]) -> TeamOverview:
         everything = await self.all_tasks()
-        by_rep, by_queue = everything.by_assignee(), everything.by_queue()
+        by_rep = loads(everything, lambda row: row.assignee)
+        by_queue = loads(everything, lambda row: row.queue)
         for load in by_queue.values():
             load.unassigned = 0
         for row in everything.groups()[0][1] + everything.groups()[1][1] + everything.upcoming:

@@ -14,7 +14,7 @@ from nurture.desk.priority import Bucket
 from nurture.desk.service import LeadError
 from nurture.events import Channel
 from nurture.journey.state import Phase, Stage
-from tests.desk.conftest import ANYONE, Desk, desk_cadence, eventually
+from tests.desk.conftest import ANYONE, Desk, desk_cadence, eventually, loads
 
 
 def lead_ids(board: object) -> set[str]:
@@ -48,8 +48,8 @@ async def test_tasks_land_in_my_tasks_and_the_team_queue(desk: Desk) -> None:
     assert lead_ids(await desk.service.queue_tasks(desk.queue)) == {queued.id}
     everything = await desk.service.all_tasks(desk.queue)
     assert lead_ids(everything) == {mine.id, queued.id, first.id, second.id}
-    loads = everything.by_assignee()
-    assert loads[None].open == 1 and loads[ann].open + loads[bob].open == 3
+    per_rep = loads(everything, lambda row: row.assignee)
+    assert per_rep[None].open == 1 and per_rep[ann].open + per_rep[bob].open == 3
 
     overview = await desk.service.overview([ann, bob, desk.name("max")], [desk.queue])
     team = overview.per_queue[desk.queue]

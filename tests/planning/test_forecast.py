@@ -64,8 +64,7 @@ def test_same_seed_same_forecast_whatever_the_split() -> None:
 
 
 def test_a_silent_forecast_sends_every_touch_and_hands_nobody_off() -> None:
-    silent = ResponseModel()
-    assert silent.silent()
+    silent = ResponseModel()  # no rates: nobody ever answers
     tally = run_forecast(plan(silent, months=1), LEADS, workers=1)
     report = build_report(plan(silent, months=1), tally)
     assert report.summary.sales_ready_total == 0 and not tally.deferrals
