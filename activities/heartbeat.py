@@ -42,16 +42,20 @@ class _Beats:
         self._sends: dict[int, tuple[float, float, contextvars.Context]] = {}
         self._tokens = itertools.count()
         self._thread: threading.Thread | None = None
+        #: When the helper thread wakes next by itself (it is only woken for a sooner beat).
+        self._wake_at = float("inf")
 
     def add(self, every: float, context: contextvars.Context) -> int:
         """Heartbeat ``context``'s activity every ``every`` seconds from now on."""
         with self._lock:
             token = next(self._tokens)
-            self._sends[token] = (time.monotonic() + every, every, context)
+            due = time.monotonic() + every
+            self._sends[token] = (due, every, context)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="heartbeats", daemon=True)
                 self._thread.start()
-            self._lock.notify()
+            elif due < self._wake_at:  # else the thread wakes in time: no switch per send
+                self._lock.notify()
             return token
 
     def remove(self, token: int) -> None:
@@ -68,6 +72,7 @@ class _Beats:
                         context.run(activity.heartbeat)  # only queues it for the SDK: quick
                         self._sends[token] = (now + every, every, context)
                 soonest = min((due for due, _, _ in self._sends.values()), default=now + 60)
+                self._wake_at = soonest
                 self._lock.wait(max(soonest - time.monotonic(), 0.0))
 
 

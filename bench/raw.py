@@ -62,13 +62,17 @@ class RawVisibleTouchesWorkflow:
     starter adds the journey's search attributes and static summary)."""
 
     @workflow.run
-    async def run(self, touches: int, wait_seconds: float) -> int:
+    async def run(self, touches: int, wait_seconds: float, queue: str | None = None) -> int:
+        """``queue``: run the activities on that task queue (as a journey's sends run on their
+        channel's), which rules out the eager dispatch an activity on the workflow's own queue
+        gets (the server hands it back with the workflow task, no poll of its own)."""
         for number in range(1, touches + 1):
             if number > 1:
                 await workflow.sleep(wait_seconds, summary=f"Wait {wait_seconds:g}s")
             await workflow.execute_activity(
                 noop_touch,
                 number,
+                task_queue=queue,
                 start_to_close_timeout=timedelta(minutes=2),
                 retry_policy=RETRY,
                 summary=f"Email {number}/{touches} · bench",

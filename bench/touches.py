@@ -16,6 +16,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -67,6 +68,9 @@ VISIBLE = "raw + visibility"
 #: ``--baseline-ledger``: raw + visibility whose activity renders and claims each touch in a
 #: send-once ledger (bench/ledger_touch.py), the work an exactly-once touch cannot skip.
 LEDGER = "raw + ledger"
+#: ``--ledger-queue``: the same with each touch on a task queue of its own, as a journey's sends
+#: run on their channel's queue (no eager dispatch of the activity with the workflow task).
+LEDGER_QUEUE = "raw + ledger, own queue"
 #: Real email templates from templates/, used in turn.
 TEMPLATES = ("standard-intro", "standard-tips", "standard-case-study", "standard-last-note")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -173,13 +177,16 @@ async def run_raw(
     args: argparse.Namespace,
     visible: Cadence | None = None,
     ledger: LedgerTouch | None = None,
+    own_queue: bool = False,
 ) -> Phase:
     """Start ``args.leads`` bare workflows and wait for all of them; with ``visible``, the
     variant that also carries a journey's visibility (start search attributes and static
     summary as ``enroll`` sends for that cadence, summaries, a NextTouchAt upsert per wait);
-    with ``ledger`` too, each touch is rendered and claimed in a ledger instead of a no-op."""
+    with ``ledger`` too, each touch is rendered and claimed in a ledger instead of a no-op;
+    with ``own_queue``, the touches run on a task queue of their own (a second worker)."""
     workflow: Any = RawVisibleTouchesWorkflow if visible else RawTouchesWorkflow
-    kind = ("l" if ledger else "v") if visible else ""
+    kind = ("q" if own_queue else "l" if ledger else "v") if visible else ""
+    touch_queue = f"{RAW_QUEUE}-touches" if own_queue else None
     cache_bytecode(workflow)  # as build_worker does for the journey's module
     leads = make_leads(args.leads, prefix, ("bench",)) if visible else []
 
@@ -192,24 +199,39 @@ async def run_raw(
             options["static_summary"] = f"Lead {lead.id} · {visible.name} v{visible.version}"
         return client.start_workflow(
             workflow.run,
-            args=[args.touches, args.wait],
+            args=[args.touches, args.wait, *([touch_queue] if touch_queue else [])],
             id=f"raw-{kind}{prefix}{i:06d}",
             task_queue=RAW_QUEUE,
             **options,
         )
 
     recorded = ledger.store.count_touches() if ledger is not None else 0
+    touch = ledger.touch if ledger else noop_touch
     with ThreadPoolExecutor(args.threads) as executor:
-        worker = Worker(
-            client,
-            task_queue=RAW_QUEUE,
-            workflows=[workflow],
-            activities=[ledger.touch if ledger else noop_touch],
-            activity_executor=executor,
-            max_concurrent_activities=args.threads,  # as build_worker: the pool's size
-            workflow_runner=workflow_runner(),
-        )
-        async with worker:
+        workers = [
+            Worker(
+                client,
+                task_queue=RAW_QUEUE,
+                workflows=[workflow],
+                activities=[touch],
+                activity_executor=executor,
+                max_concurrent_activities=args.threads,  # as build_worker: the pool's size
+                workflow_runner=workflow_runner(),
+            )
+        ]
+        if touch_queue is not None:  # as build_worker's channel workers
+            workers.append(
+                Worker(
+                    client,
+                    task_queue=touch_queue,
+                    activities=[touch],
+                    activity_executor=executor,
+                    max_concurrent_activities=args.threads,
+                )
+            )
+        async with AsyncExitStack() as running:
+            for worker in workers:
+                await running.enter_async_context(worker)
             before, began = Cpu.now(), time.perf_counter()
             handles = await gather_limited(start, args.leads, args.concurrency)
             results = await asyncio.gather(*(h.result() for h in handles))
@@ -225,7 +247,9 @@ async def run_raw(
 async def run(args: argparse.Namespace) -> None:
     """Warm both sides up, then alternate measured rounds; print the table."""
     cadence = bench_cadence(args.touches, args.wait, open_country(datetime.now(UTC).date()))
-    sides = ["raw", "nurture", VISIBLE, *([LEDGER] if args.baseline_ledger else [])]
+    sides = ["raw", "nurture", VISIBLE]
+    sides += [LEDGER] if args.baseline_ledger else []
+    sides += [LEDGER_QUEUE] if args.ledger_queue else []
     phases: dict[str, list[Phase]] = {side: [] for side in sides}
     with tempfile.TemporaryDirectory(prefix="nurture-bench-") as tmp:
         settings = Settings(
@@ -250,17 +274,18 @@ async def run(args: argparse.Namespace) -> None:
             await run_raw(client, "W", warm)
             await run_nurture(ours, settings, touches, cadence, "W", warm)
             await run_raw(client, "W", warm, cadence)
-            if args.baseline_ledger:
-                await run_raw(client, "W", warm, cadence, ledger)
+            if args.baseline_ledger or args.ledger_queue:
+                await run_raw(client, "W", warm, cadence, ledger, args.ledger_queue)
             for round_ in range(args.rounds):
                 for side in sides if round_ % 2 == 0 else reversed(sides):
                     prefix = f"R{round_}-"
                     if side == "nurture":
                         phase = await run_nurture(ours, settings, touches, cadence, prefix, args)
                     else:
-                        visible = cadence if side in (VISIBLE, LEDGER) else None
-                        baseline = ledger if side == LEDGER else None
-                        phase = await run_raw(client, prefix, args, visible, baseline)
+                        visible = cadence if side in (VISIBLE, LEDGER, LEDGER_QUEUE) else None
+                        baseline = ledger if side in (LEDGER, LEDGER_QUEUE) else None
+                        own = side == LEDGER_QUEUE
+                        phase = await run_raw(client, prefix, args, visible, baseline, own)
                     phases[side].append(phase)
                     rate = args.leads * args.touches / phase.seconds
                     print(f"round {round_ + 1} {side:>7}: {rate:7.1f} touches/s", flush=True)
@@ -325,7 +350,8 @@ def report(args: argparse.Namespace, phases: dict[str, list[Phase]]) -> None:
                 median(per_round[VISIBLE]),
                 median(per_round["raw"]),
             ),
-            *(ledger_rows(per_round, python_ms) if LEDGER in phases else []),
+            *(ledger_rows(per_round, python_ms, LEDGER) if LEDGER in phases else []),
+            *(ledger_rows(per_round, python_ms, LEDGER_QUEUE) if LEDGER_QUEUE in phases else []),
         ],
         [
             "workers: each side's own worker runs alone during its phase (started before the "
@@ -345,7 +371,7 @@ def report(args: argparse.Namespace, phases: dict[str, list[Phase]]) -> None:
                 if VISIBLE in cpu
                 else []
             ),
-            *([ledger_note(python_ms)] if LEDGER in phases else []),
+            *(ledger_note(python_ms, side) for side in (LEDGER, LEDGER_QUEUE) if side in phases),
             f"nurture worker: {args.pools} thread pools; sticky schedule-to-start timeouts: "
             f"{sum(p.sticky_timeouts for p in phases['nurture'])}",
             "history events per workflow: "
@@ -362,39 +388,42 @@ def paired(values: dict[str, list[float]], side: str, baseline: str) -> float:
     return median([a / b for a, b in zip(values[side], values[baseline], strict=True)])
 
 
-def ledger_rows(per_round: dict[str, list[float]], python_ms: dict[str, list[float]]) -> list[Row]:
+def ledger_rows(
+    per_round: dict[str, list[float]], python_ms: dict[str, list[float]], baseline: str
+) -> list[Row]:
     """``--baseline-ledger``'s rows (information): nurture against raw + visibility + the work a
     touch must do (render, claim in the ledger), and that work's own cost."""
     rows = []
     for metric, values in (("touches/s", per_round), ("Python CPU ms per touch", python_ms)):
         rows.append(
             Row(
-                f"  {metric} vs {LEDGER} (info)",
+                f"  {metric} vs {baseline} (info)",
                 median(values["nurture"]),
-                median(values[LEDGER]),
-                paired=paired(values, "nurture", LEDGER),
+                median(values[baseline]),
+                paired=paired(values, "nurture", baseline),
             )
         )
         rows.append(
             Row(
-                f"  {LEDGER} {metric} vs {VISIBLE} (info)",
-                median(values[LEDGER]),
+                f"  {baseline} {metric} vs {VISIBLE} (info)",
+                median(values[baseline]),
                 median(values[VISIBLE]),
-                paired=paired(values, LEDGER, VISIBLE),
+                paired=paired(values, baseline, VISIBLE),
             )
         )
     return rows
 
 
-def ledger_note(python_ms: dict[str, list[float]]) -> str:
-    """How much of nurture's Python CPU beyond raw + visibility a touch's required work is."""
-    nurture, visible, ledger = (median(python_ms[s]) for s in ("nurture", VISIBLE, LEDGER))
+def ledger_note(python_ms: dict[str, list[float]], baseline: str) -> str:
+    """How much of nurture's Python CPU beyond raw + visibility the ``baseline`` side's extra
+    work (the render and ledger claim; with its own queue, also the lost eager dispatch) is."""
+    nurture, visible, ledger = (median(python_ms[s]) for s in ("nurture", VISIBLE, baseline))
     gap, required = nurture - visible, ledger - visible
     share = required / gap if gap > 0 else float("nan")
     return (
-        f"Python CPU per touch beyond {VISIBLE}: nurture +{gap:.2f} ms, of which the required "
-        f"render + ledger claim ({LEDGER}) +{required:.2f} ms ({share:.0%}); overhead "
-        f"{nurture - ledger:+.2f} ms; 1.2x of {LEDGER} would be {1.2 * ledger:.2f} ms"
+        f"Python CPU per touch beyond {VISIBLE}: nurture +{gap:.2f} ms, of which '{baseline}' "
+        f"does +{required:.2f} ms ({share:.0%}) and the rest is nurture's own "
+        f"({nurture - ledger:+.2f} ms); 1.2x of '{baseline}' would be {1.2 * ledger:.2f} ms"
     )
 
 
@@ -427,6 +456,12 @@ def main() -> None:
         action="store_true",
         help=f"add the side '{LEDGER}': raw + visibility whose activity renders each touch and "
         "claims it in a send-once ledger as nurture must (bench/ledger_touch.py)",
+    )
+    parser.add_argument(
+        "--ledger-queue",
+        action="store_true",
+        help=f"add the side '{LEDGER_QUEUE}': '{LEDGER}' with the touches on a task queue of "
+        "their own, as nurture's sends run on their channel's queue",
     )
     add_codec_option(
         parser, "encrypt nurture's payloads as the product does (default on; off: its cost)"

@@ -10,16 +10,12 @@ with workflow.unsafe.imports_passed_through():
     from nurture.journey import milestones
     from nurture.journey.commands import Wait
     from nurture.journey.state import Journey
+    from nurture.temporal.patches import (
+        JOURNEY_LOG_BATCH_PATCH,
+        JOURNEY_LOG_COALESCE_PATCH,
+        JOURNEY_LOG_LOCAL_PATCH,
+    )
 
-#: Journeys started from this release on keep a journey log (milestones flushed at waits).
-JOURNEY_LOG_PATCH = "2026-12-journey-log"
-#: ... and write it with a local activity (earlier journey-log journeys used a regular one).
-JOURNEY_LOG_LOCAL_PATCH = "2026-12-journey-log-local"
-#: ... and a short wait leaves its milestones for a later flush (milestones.FLUSH_LAG).
-JOURNEY_LOG_BATCH_PATCH = "2026-12-journey-log-batch"
-#: ... and a wait resumed after engagement events writes its milestones no later than
-#: milestones.FLUSH_LAG after the oldest, not at once (milestones.put_off): one write per burst.
-JOURNEY_LOG_COALESCE_PATCH = "2026-12-journey-log-coalesce"
 #: The write's retries (the same as a send's).
 WRITE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),

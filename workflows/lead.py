@@ -38,33 +38,20 @@ with workflow.unsafe.imports_passed_through():
     from nurture.journey.state import Journey, JourneyEntry, JourneyInput, JourneyResult
     from nurture.temporal import display, visibility
     from nurture.temporal.ids import touch_queue
+    from nurture.temporal.patches import (
+        ENGINE_FAULT_PATCH,
+        JOURNEY_LOG_PATCH,
+        LATE_CONFIRM,
+        OWNER_HOURS_PATCH,
+        PATCH_MIGRATE,
+        PATCH_VARIANTS,
+        PLANNED_SEND,
+        WAIT_CLOCK_PATCH,
+    )
 
-from workflows.journey_log import (
-    JOURNEY_LOG_BATCH_PATCH,
-    JOURNEY_LOG_COALESCE_PATCH,
-    JOURNEY_LOG_LOCAL_PATCH,
-    JOURNEY_LOG_PATCH,
-    JourneyLogWrites,
-)
-
-__all__ = [
-    "JOURNEY_LOG_BATCH_PATCH",
-    "JOURNEY_LOG_COALESCE_PATCH",
-    "JOURNEY_LOG_LOCAL_PATCH",
-    "JOURNEY_LOG_PATCH",
-    "LeadJourneyWorkflow",
-]
+from workflows.journey_log import JourneyLogWrites
 
 T = TypeVar("T")
-#: Engine faults hold the journey (timeline, LeadStage 'fault', log, metric) instead of failing
-#: the workflow task on every attempt.
-ENGINE_FAULT_PATCH = "2026-12-engine-fault"
-#: A handoff's SLA runs in the assigned owner's working hours, shown in the owner's zone.
-OWNER_HOURS_PATCH = "2026-12-handoff-owner-hours"
-#: A/B variants of touch steps (nurture/cadence/variants.py).
-PATCH_VARIANTS = "2026-12-variants"
-#: Moving running leads to a newer cadence version (nurture/journey/migrate.py).
-PATCH_MIGRATE = "2026-12-migrate"
 SEND_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
@@ -75,13 +62,6 @@ SEND_RETRY = RetryPolicy(
 #: as many retries of live sends on the overloaded chaos dev server, README "Delivery
 #: certainty figures", and slower recovery from a kill.)
 SEND_HEARTBEAT_TIMEOUT = timedelta(seconds=10)
-#: Patch: an event confirming a touch skipped as delivery unknown counts it as sent.
-LATE_CONFIRM = "2026-12-late-confirm"
-#: Patch: emails sent as scheduled sends are planned (started ahead, send_at = planned time).
-PLANNED_SEND = "2026-12-planned-send"
-#: Patch: a wait's timer is measured from when the engine decided it (before the journey-log
-#: flush), so a replay gives the same timer whichever workflow task resolved the flush.
-WAIT_CLOCK_PATCH = "2026-12-wait-clock"
 
 
 @workflow.defn(name="LeadJourney")
