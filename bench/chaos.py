@@ -51,7 +51,7 @@ from nurture.leads.enrollment import enroll_many
 from nurture.settings import Settings
 from nurture.store import Store
 from nurture.temporal.client import start_dev_server
-from nurture.temporal.codec import EncryptionCodec, local_keys, parse_keys
+from nurture.temporal.codec import EncryptionCodec, data_converter, local_keys, parse_keys
 from nurture.temporal.telemetry import free_loopback_port
 from tests.channels.stub import ProviderStub
 
@@ -332,8 +332,9 @@ async def run_chaos(
         running_query = "TaskQueue = 'chaos' AND ExecutionStatus = 'Running'"
         try:
             processes.start_server()
-            client = await Client.connect(
-                settings.temporal_address, data_converter=pydantic_data_converter
+            client = await Client.connect(  # encrypted as the worker does: the data dir's key
+                settings.temporal_address,
+                data_converter=data_converter(settings.model_copy(update={"codec_keys": None})),
             )
             processes.start_worker()
             people = [(n + 2, chaos_lead(n)) for n in range(leads)]

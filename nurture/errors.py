@@ -32,11 +32,19 @@ def explain(exc: BaseException) -> tuple[list[str], int] | None:
     from temporalio.service import RPCError, RPCStatusCode
 
     from nurture.schema import StoreBehind
+    from nurture.settings import ProductionConfigError
     from nurture.temporal.calls import LeadError
+    from nurture.temporal.codec import CodecKeyError
     from nurture.temporal.setup import MissingSearchAttributes
     from nurture.yamlfiles import FileError
 
-    address = get_settings().temporal_address
+    settings = get_settings()
+    address = settings.temporal_address
+    if isinstance(exc, CodecKeyError | ProductionConfigError):
+        missing = settings.production_problems()  # every one, not just the first one hit
+        if missing:
+            return ["NURTURE_ENV=production needs:", *(f"  - {p}" for p in missing)], SETUP
+        return [_first_line(exc)], SETUP
     if isinstance(exc, StoreBehind | MissingSearchAttributes):
         return [str(exc)], SETUP
     if isinstance(exc, LeadError):

@@ -38,26 +38,20 @@ with workflow.unsafe.imports_passed_through():
     from nurture.journey.state import Journey, JourneyEntry, JourneyInput, JourneyResult
     from nurture.temporal import display, visibility
     from nurture.temporal.ids import touch_queue
+    from nurture.temporal.patches import (
+        ENGINE_FAULT_PATCH,
+        JOURNEY_LOG_PATCH,
+        LATE_CONFIRM,
+        OWNER_HOURS_PATCH,
+        PATCH_MIGRATE,
+        PATCH_VARIANTS,
+        PLANNED_SEND,
+        WAIT_CLOCK_PATCH,
+    )
+
+from workflows.journey_log import JourneyLogWrites
 
 T = TypeVar("T")
-#: Engine faults hold the journey (timeline, LeadStage 'fault', log, metric) instead of failing
-#: the workflow task on every attempt.
-ENGINE_FAULT_PATCH = "2026-12-engine-fault"
-#: A handoff's SLA runs in the assigned owner's working hours, shown in the owner's zone.
-OWNER_HOURS_PATCH = "2026-12-handoff-owner-hours"
-#: Journeys started from this release on keep a journey log (milestones flushed at waits).
-JOURNEY_LOG_PATCH = "2026-12-journey-log"
-#: ... and write it with a local activity (earlier journey-log journeys used a regular one).
-JOURNEY_LOG_LOCAL_PATCH = "2026-12-journey-log-local"
-#: ... and a short wait leaves its milestones for a later flush (milestones.FLUSH_LAG).
-JOURNEY_LOG_BATCH_PATCH = "2026-12-journey-log-batch"
-#: ... and a wait resumed after engagement events writes its milestones no later than
-#: milestones.FLUSH_LAG after the oldest, not at once (milestones.put_off): one write per burst.
-JOURNEY_LOG_COALESCE_PATCH = "2026-12-journey-log-coalesce"
-#: A/B variants of touch steps (nurture/cadence/variants.py).
-PATCH_VARIANTS = "2026-12-variants"
-#: Moving running leads to a newer cadence version (nurture/journey/migrate.py).
-PATCH_MIGRATE = "2026-12-migrate"
 SEND_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
@@ -68,17 +62,10 @@ SEND_RETRY = RetryPolicy(
 #: as many retries of live sends on the overloaded chaos dev server, README "Delivery
 #: certainty figures", and slower recovery from a kill.)
 SEND_HEARTBEAT_TIMEOUT = timedelta(seconds=10)
-#: Patch: an event confirming a touch skipped as delivery unknown counts it as sent.
-LATE_CONFIRM = "2026-12-late-confirm"
-#: Patch: emails sent as scheduled sends are planned (started ahead, send_at = planned time).
-PLANNED_SEND = "2026-12-planned-send"
-#: Patch: a wait's timer is measured from when the engine decided it (before the journey-log
-#: flush), so a replay gives the same timer whichever workflow task resolved the flush.
-WAIT_CLOCK_PATCH = "2026-12-wait-clock"
 
 
 @workflow.defn(name="LeadJourney")
-class LeadJourneyWorkflow:
+class LeadJourneyWorkflow(JourneyLogWrites):
     """One lead's cadence, from enrolment to its last touch, handoff or recycle."""
 
     @workflow.init
@@ -423,53 +410,6 @@ class LeadJourneyWorkflow:
             ) or event.kind is EventKind.touch_confirmed
             late_confirm = late and workflow.patched(LATE_CONFIRM)
             engine.on_event(self.lead_journey, event, workflow.now(), late_confirm=late_confirm)
-
-    def _flush_later(self, command: object, now: datetime) -> datetime | None:
-        """When a wait that resumes after events woke the journey writes its milestones instead
-        of now (``None``: now, or as :meth:`_flush_before` says). A desk or sales action's
-        milestones are written at once, for the reports."""
-        event_wake, self.event_wake = self.event_wake, False
-        if not event_wake or not isinstance(command, Wait):
-            return None
-        at = milestones.put_off(self.lead_journey, command.until, now)
-        if at is None or not workflow.patched(JOURNEY_LOG_COALESCE_PATCH):
-            return None
-        return at
-
-    def _flush_before(self, wait: Wait) -> bool:
-        """Whether this wait writes the waiting milestones first (journeys from before the
-        batch patch flush at every wait)."""
-        journey = self.lead_journey
-        if not journey.milestones or milestones.flush_due(journey, wait.until):
-            return True
-        return not workflow.patched(JOURNEY_LOG_BATCH_PATCH)
-
-    async def _flush_milestones(self) -> None:
-        """Write the journey's new milestones to the journey log in one local activity."""
-        batch = milestones.take(self.lead_journey)
-        if not batch:
-            return
-        summary = f"Journey log · {len(batch)} milestone{'s' if len(batch) > 1 else ''}"
-        if workflow.patched(JOURNEY_LOG_LOCAL_PATCH):
-            # A local activity: run by this worker inside the workflow task (one marker in
-            # history, no task queue round trip, nothing left pending when a worker stops); a
-            # worker that dies mid-write leaves the task to be retried, the key makes it harmless.
-            await workflow.execute_local_activity(
-                "record_milestones",
-                batch,
-                summary=summary,
-                start_to_close_timeout=timedelta(seconds=10),
-                retry_policy=SEND_RETRY,
-            )
-        else:  # journeys that began writing their log with a regular activity keep doing so
-            await workflow.execute_activity(
-                "record_milestones",
-                batch,
-                summary=summary,
-                start_to_close_timeout=timedelta(seconds=10),
-                retry_policy=SEND_RETRY,
-            )
-        milestones.written(self.lead_journey, len(batch))
 
     def _history_is_long(self) -> bool:
         info = workflow.info()

@@ -91,4 +91,4 @@ def report_command(
     for note in report.notes:
         console.print(f"  {note}")
     for column, meaning in report.explain.items():
-        console.print(f"  [dim]{column}: {meaning}[/dim]")
+        console.print(f"  {column}: {meaning}", style="dim")

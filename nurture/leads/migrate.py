@@ -20,7 +20,7 @@ from nurture.journey.migrate import MovePlan, plan
 from nurture.journey.state import Journey
 from nurture.leads.pauses import CONCURRENCY, cadence_query
 from nurture.settings import Settings
-from nurture.temporal.calls import LeadError, query, rpc_error, update
+from nurture.temporal.calls import RPC_TIMEOUT, LeadError, query, rpc_error, update
 from nurture.temporal.ids import lead_id_of
 from nurture.temporal.visibility import CADENCE_VERSION
 
@@ -47,7 +47,12 @@ def running_query(name: str, where: str | None = None, version: int | None = Non
 async def running_leads(client: Client, name: str, where: str | None = None) -> list[str]:
     """The ids of the running leads on a cadence that match ``where`` (visibility)."""
     try:
-        found = [lead_id_of(e.id) async for e in client.list_workflows(running_query(name, where))]
+        found = [
+            lead_id_of(e.id)
+            async for e in client.list_workflows(
+                running_query(name, where), rpc_timeout=RPC_TIMEOUT
+            )
+        ]
     except RPCError as exc:
         raise rpc_error(exc, f"list the leads on cadence {name}") from None
     return sorted(found)
@@ -150,7 +155,7 @@ async def running_versions(client: Client, name: str) -> dict[int, int]:
     """How many running leads are on each version of a cadence (visibility), oldest first."""
     counts: dict[int, int] = {}
     try:
-        async for execution in client.list_workflows(running_query(name)):
+        async for execution in client.list_workflows(running_query(name), rpc_timeout=RPC_TIMEOUT):
             version = execution.typed_search_attributes.get(CADENCE_VERSION)
             if version is not None:
                 counts[version] = counts.get(version, 0) + 1
@@ -171,7 +176,7 @@ async def running_cadence_on(client: Client, name: str, version: str) -> Cadence
     wanted = None if version in ("", "running") else int(version)
     query_text = running_query(name, version=wanted)
     best: Journey | None = None
-    async for execution in client.list_workflows(query_text, limit=200):
+    async for execution in client.list_workflows(query_text, limit=200, rpc_timeout=RPC_TIMEOUT):
         journey: Journey = await query(client, lead_id_of(execution.id), "state", Journey)
         if best is None or journey.cadence.version > best.cadence.version:
             best = journey

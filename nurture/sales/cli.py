@@ -79,9 +79,10 @@ def handoff_list(
     console.print(f"{len(listed.rows)} waiting" + (" (list truncated)" if listed.truncated else ""))
     if listed.unanswered:
         console.print(
-            f"[yellow]{len(listed.unanswered)} journey(s) did not answer their handoff query: "
+            f"{len(listed.unanswered)} journey(s) did not answer their handoff query: "
             + ", ".join(g.workflow_id for g in listed.unanswered)
-            + " (is their worker running and able to replay them?)[/]"
+            + " (is their worker running and able to replay them?)",
+            style="yellow",
         )
 
 

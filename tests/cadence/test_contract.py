@@ -5,6 +5,7 @@ without an exception (to its finish or to a bounded idle state)."""
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -82,6 +83,14 @@ steps = st.one_of(
         targets,
         targets,
     ),
+    st.builds(  # a loop back on engagement: must be refused (its events may come at once)
+        lambda kinds, days: (
+            "wait_for",
+            {"any": kinds, "within": {"days": days}, "then": "s0"},
+        ),
+        st.lists(st.sampled_from(["email.open", "web.visit"]), min_size=1, max_size=2),
+        st.integers(1, 5),
+    ),
     st.builds(
         lambda score, goto, otherwise: (
             "branch",
@@ -125,9 +134,33 @@ limits = st.fixed_dictionaries(
 )
 
 
+touches = st.sampled_from([("email", {"template": "hello"}), ("sms", {"template": "n"})])
+back_on_engagement = st.builds(
+    lambda kinds, days, other: (
+        "wait_for",
+        {"any": kinds, "within": {"days": days}, "then": "s0"} | ({"else": other} if other else {}),
+    ),
+    st.lists(st.sampled_from(["email.open", "web.visit", "email.click"]), min_size=1, max_size=2),
+    st.integers(1, 5),
+    targets,
+)
+
+
 @st.composite
-def cadences(draw: st.DrawFn) -> dict[str, Any]:
-    chosen = draw(st.lists(steps, min_size=1, max_size=6))
+def cadences(draw: st.DrawFn, loop_back: bool = False) -> dict[str, Any]:
+    """A cadence of up to 6 random steps; ``loop_back``: a touch, some steps, then a wait_for
+    whose ``then`` goes back to that touch, then some more."""
+    if loop_back:
+        day = [("wait", {"days": draw(st.integers(1, 3))})] if draw(st.booleans()) else []
+        chosen = [
+            draw(touches),
+            *draw(st.lists(steps, max_size=2)),
+            *day,  # with it, the loop may run (a day per round)
+            draw(back_on_engagement),
+            *draw(st.lists(steps, max_size=2)),
+        ]
+    else:
+        chosen = draw(st.lists(steps, min_size=1, max_size=6))
     ids = [f"s{i}" if draw(st.booleans()) or i == 0 else None for i in range(len(chosen))]
     return {
         "name": "generated",
@@ -140,11 +173,25 @@ def cadences(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
-def engagement(seed: int) -> simulate.Responder:
-    """Random engagement: some touches get an open, a click, a reply or a call outcome."""
+def engagement(seed: int, eager: bool | None = None) -> simulate.Responder:
+    """Random engagement: some touches get an open, a click, a reply or a call outcome; an
+    eager lead (or a mail client's automatic opens; a third of the seeds unless ``eager`` is
+    given) answers every touch within minutes."""
     rng = random.Random(seed)
+    eager = rng.random() < 0.33 if eager is None else eager
 
     def respond(journey: Journey, touch: Touch, at: datetime) -> Iterable[EngagementEvent]:
+        if eager:  # every kind but the replies (they end the cadence), minutes later
+            return [
+                EngagementEvent(
+                    id=f"e{rng.random()}",
+                    kind=EventKind(kind),
+                    lead_id=journey.lead.id,
+                    at=at + timedelta(minutes=rng.randint(1, 30)),
+                )
+                for kind in EVENTS
+                if not kind.endswith(".reply")
+            ]
         if rng.random() < 0.5:
             return []
         kind = EventKind(rng.choice(RESPONSES))
@@ -156,7 +203,7 @@ def engagement(seed: int) -> simulate.Responder:
     return respond
 
 
-def refused_or_runs(data: dict[str, Any], seed: int) -> str:
+def refused_or_runs(data: dict[str, Any], seed: int, eager: bool | None = None) -> str:
     text = yaml.safe_dump(data, sort_keys=False)
     try:
         cadence: Cadence = parse_cadence(text, "generated.yaml")
@@ -170,18 +217,64 @@ def refused_or_runs(data: dict[str, Any], seed: int) -> str:
         return "refused"
     journey = new_journey(make_lead("L-prop", timezone="UTC"), cadence, START)
     sim = simulate.run(
-        journey, START, respond=engagement(seed), until=START + YEAR, max_commands=20_000
+        journey, START, respond=engagement(seed, eager), until=START + YEAR, max_commands=20_000
     )
     assert sim.ended_at is not None
+    assert_no_touch_storm(cadence, [sent.at for sent in sim.touches])
     return "ran"
 
 
-@settings(
-    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None
-)
-@given(cadences(), st.integers(0, 2**16))
-def test_every_accepted_cadence_runs_a_year(data: dict[str, Any], seed: int) -> None:
-    refused_or_runs(data, seed)
+def assert_no_touch_storm(cadence: Cadence, sent: list[datetime]) -> None:
+    """Every loop and every cycle takes at least a day, so a day (less a second) holds at most
+    two passes over the touch steps (a call counts twice: its voicemail on timeout)."""
+    steps = sum(
+        2 if s.kind == "call" else 1
+        for s in cadence.steps
+        if s.kind in ("email", "sms", "voicemail", "direct_mail", "call")
+    )
+    most = 2 * steps + 2
+    for i in range(len(sent) - most):
+        assert sent[i + most] - sent[i] >= timedelta(days=1), (
+            f"{most + 1} touches from {sent[i]} to {sent[i + most]}"
+        )
+
+
+def test_every_accepted_cadence_runs_a_year() -> None:
+    outcomes: Counter[str] = Counter()
+
+    @settings(
+        max_examples=100,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+        database=None,
+    )
+    @given(cadences(), st.integers(0, 2**16))
+    def check(data: dict[str, Any], seed: int) -> None:
+        outcomes[refused_or_runs(data, seed)] += 1
+
+    check()
+    # Both sides of the contract were exercised (the test cannot pass on zero runs).
+    assert outcomes["ran"] >= 5 and outcomes["refused"] >= 5, outcomes
+
+
+def test_loops_back_on_engagement_never_storm() -> None:
+    """A loop back through a wait_for's ``then`` with an eager lead: refused, or it waits a
+    day per round (before issue 11's last fix, validate accepted these and the simulator sent
+    a touch every few minutes, or the engine stopped on 200 steps without a wait)."""
+    outcomes: Counter[str] = Counter()
+
+    @settings(
+        max_examples=60,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+        database=None,
+    )
+    @given(cadences(loop_back=True), st.integers(0, 2**16))
+    def check(data: dict[str, Any], seed: int) -> None:
+        outcomes[refused_or_runs(data, seed, eager=True)] += 1
+
+    check()
+    assert outcomes["ran"] >= 3 and outcomes["refused"] >= 3, outcomes
 
 
 def test_the_contract_holds_for_known_edges() -> None:
@@ -199,6 +292,12 @@ def test_the_contract_holds_for_known_edges() -> None:
         {"steps": [{"wait": {"days": 10**22}}]},
         {"cycles": {"count": 24, "gap": {"seconds": 1}}},
         {"steps": [{"id": "a", "sms": {"template": "n"}}, {"wait": {"minutes": 1}}, {"goto": "a"}]},
+        {
+            "steps": [
+                {"id": "a", "sms": {"template": "n"}},
+                {"wait_for": {"any": ["web.visit"], "within": {"days": 2}, "then": "a"}},
+            ]
+        },
     ]
     for edge in edges:
         assert refused_or_runs({**base, **edge}, 1) == "refused", edge

@@ -872,7 +872,8 @@ def test_touch_ids_unique_per_visit() -> None:
     """Revisiting a step in a cycle suffixes its touch id; a new cycle starts over."""
     cad = cadence(
         "  - id: a\n    email: {template: e}\n"
-        "  - id: watch\n    wait_for: {any: [email.open], within: {days: 1}, then: rest, else: end}\n"
+        "  - id: watch\n"
+        "    wait_for: {any: [email.open], within: {days: 1}, then: rest, else: end}\n"
         "  - id: rest\n    wait: {days: 1}\n"
         "  - id: back\n    goto: a\n"
         "  - id: end\n    wait: {hours: 1}\n",

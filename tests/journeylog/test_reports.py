@@ -215,7 +215,7 @@ def test_win_loss_and_a_safe_csv(log: JourneyLog) -> None:
         "'-2",
         "'@x",
         "ok",
-        -3,
+        "-3",
         "",
     ]
     by_segment = table(build("win-loss", log.store, Filters(group_by="segment")))

@@ -60,6 +60,21 @@ def test_unreachable_temporal_is_one_line(tmp_path: Path) -> None:
         )
 
 
+def test_worker_and_web_without_temporal_end_in_one_line(tmp_path: Path) -> None:
+    """Both long-running commands stop at start with the reason, not a traceback (the worker
+    logs its channels first; its last line is the error)."""
+    env = cli_env(tmp_path, f"127.0.0.1:{free_port()}")
+    for args in (["worker"], ["web", "--port", str(free_port())]):
+        result = nurture(args, env)
+        assert result.returncode == 3, (args, result.stderr)
+        assert "Traceback" not in result.stderr + result.stdout, result.stderr
+        assert (
+            result.stderr.strip()
+            .splitlines()[-1]
+            .startswith(f"error cannot reach Temporal at {env['NURTURE_TEMPORAL_ADDRESS']} (")
+        ), result.stderr
+
+
 def test_a_missing_file_is_one_line(tmp_path: Path) -> None:
     result = nurture(["enroll", str(tmp_path / "nope.csv")], cli_env(tmp_path, "127.0.0.1:1"))
     assert result.returncode == 1
@@ -70,10 +85,11 @@ def test_a_missing_file_is_one_line(tmp_path: Path) -> None:
 async def test_an_unknown_lead_is_one_line(dev_env: WorkflowEnvironment, tmp_path: Path) -> None:
     env = cli_env(tmp_path, dev_env.client.service_client.config.target_host)
     began = time.monotonic()
-    result = nurture(["lead", "show", "UNKNOWN"], env)
-    assert result.returncode == 1
-    assert one_line(result) == "error unknown lead 'UNKNOWN': there is no journey lead-UNKNOWN"
-    assert time.monotonic() - began < 60  # and it did not hang at exit
+    for args in (["lead", "show", "UNKNOWN"], ["handoff", "show", "UNKNOWN"]):
+        result = nurture(args, env)
+        assert result.returncode == 1, (args, result.stderr)
+        assert one_line(result) == "error unknown lead 'UNKNOWN': there is no journey lead-UNKNOWN"
+    assert time.monotonic() - began < 90  # and neither hung at exit
 
 
 def listening(port: int) -> bool:
