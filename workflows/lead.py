@@ -40,9 +40,6 @@ with workflow.unsafe.imports_passed_through():
     from nurture.temporal.ids import touch_queue
     from nurture.temporal.patches import (
         ENGINE_FAULT_PATCH,
-        JOURNEY_LOG_BATCH_PATCH,
-        JOURNEY_LOG_COALESCE_PATCH,
-        JOURNEY_LOG_LOCAL_PATCH,
         JOURNEY_LOG_PATCH,
         LATE_CONFIRM,
         OWNER_HOURS_PATCH,
@@ -51,6 +48,8 @@ with workflow.unsafe.imports_passed_through():
         PLANNED_SEND,
         WAIT_CLOCK_PATCH,
     )
+
+from workflows.journey_log import JourneyLogWrites
 
 T = TypeVar("T")
 SEND_RETRY = RetryPolicy(
@@ -66,7 +65,7 @@ SEND_HEARTBEAT_TIMEOUT = timedelta(seconds=10)
 
 
 @workflow.defn(name="LeadJourney")
-class LeadJourneyWorkflow:
+class LeadJourneyWorkflow(JourneyLogWrites):
     """One lead's cadence, from enrolment to its last touch, handoff or recycle."""
 
     @workflow.init
@@ -411,53 +410,6 @@ class LeadJourneyWorkflow:
             ) or event.kind is EventKind.touch_confirmed
             late_confirm = late and workflow.patched(LATE_CONFIRM)
             engine.on_event(self.lead_journey, event, workflow.now(), late_confirm=late_confirm)
-
-    def _flush_later(self, command: object, now: datetime) -> datetime | None:
-        """When a wait that resumes after events woke the journey writes its milestones instead
-        of now (``None``: now, or as :meth:`_flush_before` says). A desk or sales action's
-        milestones are written at once, for the reports."""
-        event_wake, self.event_wake = self.event_wake, False
-        if not event_wake or not isinstance(command, Wait):
-            return None
-        at = milestones.put_off(self.lead_journey, command.until, now)
-        if at is None or not workflow.patched(JOURNEY_LOG_COALESCE_PATCH):
-            return None
-        return at
-
-    def _flush_before(self, wait: Wait) -> bool:
-        """Whether this wait writes the waiting milestones first (journeys from before the
-        batch patch flush at every wait)."""
-        journey = self.lead_journey
-        if not journey.milestones or milestones.flush_due(journey, wait.until):
-            return True
-        return not workflow.patched(JOURNEY_LOG_BATCH_PATCH)
-
-    async def _flush_milestones(self) -> None:
-        """Write the journey's new milestones to the journey log in one local activity."""
-        batch = milestones.take(self.lead_journey)
-        if not batch:
-            return
-        summary = f"Journey log · {len(batch)} milestone{'s' if len(batch) > 1 else ''}"
-        if workflow.patched(JOURNEY_LOG_LOCAL_PATCH):
-            # A local activity: run by this worker inside the workflow task (one marker in
-            # history, no task queue round trip, nothing left pending when a worker stops); a
-            # worker that dies mid-write leaves the task to be retried, the key makes it harmless.
-            await workflow.execute_local_activity(
-                "record_milestones",
-                batch,
-                summary=summary,
-                start_to_close_timeout=timedelta(seconds=10),
-                retry_policy=SEND_RETRY,
-            )
-        else:  # journeys that began writing their log with a regular activity keep doing so
-            await workflow.execute_activity(
-                "record_milestones",
-                batch,
-                summary=summary,
-                start_to_close_timeout=timedelta(seconds=10),
-                retry_policy=SEND_RETRY,
-            )
-        milestones.written(self.lead_journey, len(batch))
 
     def _history_is_long(self) -> bool:
         info = workflow.info()

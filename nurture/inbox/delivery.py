@@ -152,14 +152,21 @@ class Deliverer:
             limit=limit,
             lease=self.lease,
         )
+        return await self.deliver_claimed(rows)
+
+    async def deliver_claimed(self, rows: list[InboxRecord]) -> DeliveryReport:
+        """Deliver rows this deliverer holds already (claimed by :meth:`deliver`, or inserted
+        claimed by ``Inbox.accept(claimer=...)``); rows not delivered are released."""
         report = DeliveryReport()
         if not rows:
             return report
         try:
             await self._deliver_rows(rows, report)
         finally:
-            taken = [r.event_id for r in rows]
-            await asyncio.to_thread(self.inbox.release, taken, self.claimer)
+            delivered = set(report.delivered)  # their delivered mark ended the hold
+            rest = [r.event_id for r in rows if r.event_id not in delivered]
+            if rest:
+                await asyncio.to_thread(self.inbox.release, rest, self.claimer)
         return report
 
     async def _deliver_rows(self, rows: list[InboxRecord], report: DeliveryReport) -> None:

@@ -20,7 +20,7 @@ from fastapi import BackgroundTasks, Depends, HTTPException, Request
 
 from nurture.inbox.delivery import Deliverer
 from nurture.inbox.signatures import NotConfigured, SignatureError
-from nurture.inbox.store import Inbox, InboxItem
+from nurture.inbox.store import Accepted, Inbox, InboxItem
 from nurture.metrics import WEBHOOK_EVENTS, WEBHOOKS
 from nurture.settings import Settings
 
@@ -117,12 +117,14 @@ async def accept(
 ) -> dict[str, int]:
     """Write items to the inbox (then 2xx may be answered) and deliver them after the response."""
     inbox: Inbox = request.app.state.inbox
-    try:
-        accepted = await asyncio.to_thread(inbox.accept, items)
+    deliverer: Deliverer = request.app.state.deliverer
+    try:  # new rows are inserted claimed for the delivery right after the answer
+        accepted = await asyncio.to_thread(
+            inbox.accept, items, claimer=deliverer.claimer, lease=deliverer.lease
+        )
     except ValueError as exc:
         malformed(source, request, f"event cannot be recorded: {exc}", status=422)
-    deliverer: Deliverer = request.app.state.deliverer
-    background.add_task(_deliver_quietly, deliverer, accepted.ids)
+    background.add_task(_deliver_quietly, deliverer, accepted)
     log.info("%s: %d event(s), %d new", source, len(accepted.ids), len(accepted.new))
     WEBHOOKS.labels(source, "accepted", "").inc()
     WEBHOOK_EVENTS.labels(source, "new").inc(len(accepted.new))
@@ -134,10 +136,14 @@ async def accept(
     }
 
 
-async def _deliver_quietly(deliverer: Deliverer, ids: list[str]) -> None:
-    """Deliver right away if Temporal is up; otherwise the delivery loop will."""
+async def _deliver_quietly(deliverer: Deliverer, accepted: Accepted) -> None:
+    """Deliver right away if Temporal is up; otherwise the delivery loop will. Re-sent ids
+    that are still pending are claimed first (the new rows came claimed)."""
     try:
-        await deliverer.deliver(ids)
+        await deliverer.deliver_claimed(accepted.claimed)
+        again = set(accepted.ids) - set(accepted.new)
+        if again:
+            await deliverer.deliver(sorted(again))
     except Exception:
         log.exception("immediate delivery failed; the delivery loop will retry")
 

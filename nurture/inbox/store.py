@@ -170,6 +170,9 @@ class Accepted:
 
     ids: list[str]
     new: list[str]
+    #: The new pending rows, already claimed for the caller's delivery pass (``accept``'s
+    #: ``claimer``): no second transaction is needed to claim them.
+    claimed: list[InboxRecord] = field(default_factory=list)
 
     @property
     def duplicates(self) -> int:
@@ -185,11 +188,19 @@ class Inbox:
 
     # ---------------------------------------------------------------- accepting
 
-    def accept(self, items: Sequence[InboxItem]) -> Accepted:
+    def accept(
+        self,
+        items: Sequence[InboxItem],
+        *,
+        claimer: str | None = None,
+        lease: timedelta = timedelta(seconds=60),
+    ) -> Accepted:
         """Insert items whose id is new, in one transaction; existing ids are left untouched.
 
         A missing lead id is looked up from the touch id in the ledger. Raises ``ValueError`` if
         an item cannot become a valid engagement event (nothing of the batch is written then).
+        With a ``claimer``, the new pending rows are inserted claimed by it (as :meth:`claim`
+        would, in the same transaction) and returned in ``Accepted.claimed``.
         """
         now = utcnow()
         unique: dict[str, InboxItem] = {}
@@ -202,8 +213,14 @@ class Inbox:
             item._row(item.lead_id or leads.get(item.touch_id or ""), now)
             for item in unique.values()
         ]
+        for row in rows:
+            held = claimer is not None and row["status"] == InboxStatus.pending.value
+            row["claimed_by"] = claimer if held else None
+            row["claimed_until"] = now + lease if held else None
         new = self._insert_new(rows)
-        return Accepted(ids=[item.event_id for item in items], new=new)
+        fresh = set(new)
+        claimed = [InboxRecord(**r) for r in rows if r["claimed_by"] and r["event_id"] in fresh]
+        return Accepted(ids=[item.event_id for item in items], new=new, claimed=claimed)
 
     def _insert_new(self, rows: list[dict[str, Any]]) -> list[str]:
         dialect = self.store.engine.dialect.name
@@ -342,6 +359,8 @@ class Inbox:
             event_ids,
             status=InboxStatus.delivered.value,
             delivered_at=utcnow(),
+            claimed_by=None,  # settled: the pass's hold ends in the same transaction
+            claimed_until=None,
             last_error=None,
             attempts=InboxRecord.attempts + 1,
             only_pending=True,  # a second, overlapping pass changes nothing

@@ -180,6 +180,22 @@ def test_a_delivery_pass_marks_its_rows_delivered_in_one_call(inbox: Inbox) -> N
     ]
 
 
+def test_accepted_rows_can_come_claimed_for_the_delivery_that_follows(inbox: Inbox) -> None:
+    inbox.accept([item("old")])
+    accepted = inbox.accept(
+        [item("old"), item("new"), item("odd", kind=None, raw_kind="processed")], claimer="me"
+    )
+    assert sorted(accepted.new) == ["new", "odd"]
+    assert [r.event_id for r in accepted.claimed] == ["new"]  # new and pending only
+    assert accepted.claimed[0].event() is not None
+    assert [r.event_id for r in inbox.claim("other")] == ["old"]  # "new" is held by "me"
+    new = inbox.get("new")
+    assert new is not None and new.claimed_by == "me" and new.claimed_until is not None
+    inbox.mark_delivered("new")  # the delivered mark ends the hold in the same transaction
+    new = inbox.get("new")
+    assert new is not None and new.status == "delivered" and new.claimed_by is None
+
+
 def test_requeue_unknown(store: Store, inbox: Inbox) -> None:
     inbox.accept(
         [item("u", lead_id=None, touch_id="custom-1"), item("k", lead_id=None, touch_id=None)]

@@ -20,9 +20,10 @@ from nurture.leads.enrollment import new_journey
 from nurture.settings import Settings
 from nurture.store import Store
 from nurture.temporal.ids import workflow_id
+from nurture.temporal.patches import JOURNEY_LOG_COALESCE_PATCH
 from tests.conftest import make_lead
 from tests.workflows.test_replay import replay
-from workflows.lead import JOURNEY_LOG_COALESCE_PATCH, LeadJourneyWorkflow
+from workflows.lead import LeadJourneyWorkflow
 
 HOURS = ", ".join(
     f'{day}: "00:00-24:00"' for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
