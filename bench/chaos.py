@@ -135,6 +135,7 @@ class ChaosReport:
     slow_retries: list[str] = field(default_factory=list)  # each retry: gap, attempt, failure
     queue_waits: list[float] = field(default_factory=list)  # first attempts: scheduled -> started
     schedule_to_start_timeouts: int = 0  # sticky workflow tasks no worker picked up in time
+    respawns: int = 0  # workers that exited on their own and were started again
     timelines: list[tuple[float, str]] = field(default_factory=list)  # (gap, one touch's story)
     #: Where the retried sends' time went, summed: backoff (failure -> retry due) and queue
     #: (retry due -> a worker took it), per attempt from the worker's log.
@@ -162,7 +163,8 @@ class ChaosReport:
         return [
             f"leads {self.leads}, finished {self.finished}, in {self.seconds:.1f} s",
             f"worker kill -9: {len(self.kills)} at {self.kills} s; dev server restarts: "
-            f"{len(self.server_restarts)} at {self.server_restarts} s",
+            f"{len(self.server_restarts)} at {self.server_restarts} s; workers that exited on "
+            f"their own and were started again: {self.respawns}",
             f"expected touches {expected} ({dict(self.expected)}); exactly once "
             f"{sum(self.exactly_once.values())} ({dict(self.exactly_once)})",
             f"sent twice or more: {len(self.twice_or_more)}; missing: {len(self.missing)}",
@@ -359,6 +361,11 @@ async def run_chaos(
                 left = await retrying("count", lambda: client.count_workflows(running_query))
                 if left.count == 0:
                     break
+                if processes.worker is not None and processes.worker.poll() is not None:
+                    # a worker that died on its own (one that could not reach the restarting
+                    # server exits 3) is started again, as compose's restart policy would
+                    report.respawns += 1
+                    processes.start_worker()
                 if time.monotonic() > deadline:  # report what did happen, unfinished ones too
                     report.missing.append(f"{left.count} journeys still running after {timeout} s")
                     break
@@ -381,7 +388,8 @@ async def run_chaos(
                     with contextlib.suppress(OSError):
                         shutil.copy(Path(tmp) / name, keep_logs / name)
         report.seconds = time.monotonic() - began
-        _count(report, stub, Store(settings.store_url), leads)
+        # upgrade: a run whose workers never started leaves the store empty (counted as missing)
+        _count(report, stub, Store(settings.store_url, upgrade=True), leads)
     return report
 
 
