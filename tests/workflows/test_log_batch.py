@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from temporalio.testing import WorkflowEnvironment
 
-from nurture.cadence.model import parse_cadence
+from nurture.cadence.model import Cadence, parse_cadence
 from nurture.journey.state import JourneyInput
 from nurture.journeylog.store import JourneyLog
 from nurture.leads.enrollment import new_journey
@@ -22,26 +22,32 @@ from workflows.lead import LeadJourneyWorkflow
 HOURS = ", ".join(
     f'{day}: "00:00-24:00"' for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 )
-#: Three emails a second apart, open around the clock (no contact hours, no holidays), so every
-#: wait is short whatever time the time-skipping server's clock has reached.
-QUICK_EMAILS = parse_cadence(
-    "\n".join(
-        [
-            "name: quick-emails",
-            "version: 1",
-            "audience: {segments: [quick]}",
-            "sender: {name: Test Sender, email: sender@example.com}",
-            "calendar: {timezone: UTC, jitter_minutes: 0, business_hours: {" + HOURS + "}}",
-            "steps:",
-            "  - {id: one, email: {template: hello}}",
-            "  - wait: {seconds: 1}",
-            "  - {id: two, email: {template: hello}}",
-            "  - wait: {seconds: 1}",
-            "  - {id: three, email: {template: hello}}",
-        ]
-    )
-    + "\n",
-    "quick-emails.yaml",
+
+
+def all_day_cadence(name: str, steps: list[str]) -> Cadence:
+    """A UTC cadence of these step lines, open around the clock (no contact hours, no holidays)."""
+    head = [
+        f"name: {name}",
+        "version: 1",
+        "audience: {segments: [quick]}",
+        "sender: {name: Test Sender, email: sender@example.com}",
+        "calendar: {timezone: UTC, jitter_minutes: 0, business_hours: {" + HOURS + "}}",
+        "steps:",
+    ]
+    return parse_cadence("\n".join(head + [f"  - {step}" for step in steps]) + "\n", f"{name}.yaml")
+
+
+#: Three emails a second apart, so every wait is short whatever time the time-skipping server's
+#: clock has reached.
+QUICK_EMAILS = all_day_cadence(
+    "quick-emails",
+    [
+        "{id: one, email: {template: hello}}",
+        "wait: {seconds: 1}",
+        "{id: two, email: {template: hello}}",
+        "wait: {seconds: 1}",
+        "{id: three, email: {template: hello}}",
+    ],
 )
 
 

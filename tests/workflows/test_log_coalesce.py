@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from nurture.cadence.model import parse_cadence
 from nurture.events import EngagementEvent, EventKind
 from nurture.journey import milestones
 from nurture.journey.state import Journey, JourneyInput
@@ -22,29 +21,18 @@ from nurture.store import Store
 from nurture.temporal.ids import workflow_id
 from nurture.temporal.patches import JOURNEY_LOG_COALESCE_PATCH
 from tests.conftest import make_lead
+from tests.workflows.test_log_batch import all_day_cadence
 from tests.workflows.test_replay import replay
 from workflows.lead import LeadJourneyWorkflow
 
-HOURS = ", ".join(
-    f'{day}: "00:00-24:00"' for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-)
 #: An email, then an hour's sleep (open around the clock: no contact hours, no holidays).
-SLEEPY = parse_cadence(
-    "\n".join(
-        [
-            "name: sleepy",
-            "version: 1",
-            "audience: {segments: [quick]}",
-            "sender: {name: Test Sender, email: sender@example.com}",
-            "calendar: {timezone: UTC, jitter_minutes: 0, business_hours: {" + HOURS + "}}",
-            "steps:",
-            "  - {id: one, email: {template: hello}}",
-            "  - wait: {hours: 1}",
-            "  - {id: two, email: {template: hello}}",
-        ]
-    )
-    + "\n",
-    "sleepy.yaml",
+SLEEPY = all_day_cadence(
+    "sleepy",
+    [
+        "{id: one, email: {template: hello}}",
+        "wait: {hours: 1}",
+        "{id: two, email: {template: hello}}",
+    ],
 )
 
 
