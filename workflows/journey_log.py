@@ -57,23 +57,17 @@ class JourneyLogWrites:
         if not batch:
             return
         summary = f"Journey log · {len(batch)} milestone{'s' if len(batch) > 1 else ''}"
-        if workflow.patched(JOURNEY_LOG_LOCAL_PATCH):
-            # A local activity: run by this worker inside the workflow task (one marker in
-            # history, no task queue round trip, nothing left pending when a worker stops); a
-            # worker that dies mid-write leaves the task to be retried, the key makes it harmless.
-            await workflow.execute_local_activity(
-                "record_milestones",
-                batch,
-                summary=summary,
-                start_to_close_timeout=timedelta(seconds=10),
-                retry_policy=WRITE_RETRY,
-            )
-        else:  # journeys that began writing their log with a regular activity keep doing so
-            await workflow.execute_activity(
-                "record_milestones",
-                batch,
-                summary=summary,
-                start_to_close_timeout=timedelta(seconds=10),
-                retry_policy=WRITE_RETRY,
-            )
+        # A local activity: run by this worker inside the workflow task (one marker in history,
+        # no task queue round trip, nothing left pending when a worker stops); a worker that dies
+        # mid-write leaves the task to be retried, the key makes it harmless. Journeys that began
+        # writing their log with a regular activity keep doing so.
+        local = workflow.patched(JOURNEY_LOG_LOCAL_PATCH)
+        write = workflow.execute_local_activity if local else workflow.execute_activity
+        await write(
+            "record_milestones",
+            batch,
+            summary=summary,
+            start_to_close_timeout=timedelta(seconds=10),
+            retry_policy=WRITE_RETRY,
+        )
         milestones.written(self.lead_journey, len(batch))
